@@ -1,1 +1,626 @@
-// placeholder
+// SPDX-License-Identifier: MIT
+// The master process: listeners, worker processes, signals, supervision and
+// rolling reloads. Signal handlers only record (uv_signal runs them from the
+// loop); every decision is made here.
+#include "server/master.hpp"
+
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <csignal>
+#include <cstring>
+
+#include "server/common/exit_codes.hpp"
+#include "server/common/log.hpp"
+
+namespace quiver::server {
+
+namespace {
+
+constexpr int kSignals[] = {SIGTERM, SIGINT, SIGQUIT, SIGHUP, SIGUSR1, SIGUSR2, SIGTTIN, SIGTTOU};
+constexpr uint64_t kTickMs = 100;
+constexpr uint64_t kYoungMs = 2000;        // a worker dying sooner than this "died young"
+constexpr uint64_t kMaxBackoffMs = 10000;
+constexpr uint64_t kQuickStopMs = 2000;    // QUIT/INT: SIGKILL after this
+
+const char* signal_name(int sig) {
+    const char* n = sigabbrev_np(sig);
+    return n ? n : "?";
+}
+
+}  // namespace
+
+Master::Master(ConfigPtr config, ConfigSources sources)
+    : config_(std::move(config)), sources_(std::move(sources)) {
+    uv_loop_init(&loop_);
+}
+
+Master::~Master() {
+    for (auto& l : listeners_) close_listener(l);
+    if (config_fd_ >= 0) ::close(config_fd_);
+    if (!config_->pidfile.empty()) ::unlink(config_->pidfile.c_str());
+}
+
+// ---- start ---------------------------------------------------------------------
+
+bool Master::bind_all() {
+    for (const ListenSpec& spec : config_->listen) {
+        auto b = bind_listener(spec, config_->user, config_->group);
+        if (!b) {
+            log::error(b.error().message());
+            return false;
+        }
+        log::info("listening on ", spec.address, " (", spec.protocol == Protocol::kUwsgi ? "uwsgi" : "http", ")");
+        listeners_.push_back(std::move(*b));
+    }
+    return true;
+}
+
+bool Master::write_pidfile() {
+    const std::string& path = config_->pidfile;
+    if (path.empty()) return true;
+    if (int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC); fd >= 0) {
+        char buf[32] = {};
+        ssize_t n = ::read(fd, buf, sizeof buf - 1);
+        ::close(fd);
+        long pid = n > 0 ? std::strtol(buf, nullptr, 10) : 0;
+        if (pid > 0 && pid != ::getpid() && ::kill(static_cast<pid_t>(pid), 0) == 0) {
+            log::error("pidfile ", path, " names pid ", pid, ", which is running; is quiver already running?");
+            return false;
+        }
+    }
+    std::string tmp = path + ".tmp";
+    int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0) {
+        log::error("open(", tmp, ") failed: ", log::errno_text(errno));
+        return false;
+    }
+    std::string text = std::to_string(::getpid()) + "\n";
+    bool ok = ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size());
+    ::close(fd);
+    if (!ok || ::rename(tmp.c_str(), path.c_str()) != 0) {
+        log::error("writing pidfile ", path, " failed: ", log::errno_text(errno));
+        ::unlink(tmp.c_str());
+        return false;
+    }
+    return true;
+}
+
+// The resolved config travels to workers in a sealed memfd: they never read
+// the (possibly already edited) file themselves.
+Result<int> Master::make_config_fd(const Config& c) {
+    std::string text = dump_config(c);
+    int fd = ::memfd_create("quiver-config", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+    if (fd < 0) return unexpected(Errc::kSystem, "memfd_create(config) failed", log::errno_text(errno));
+    size_t off = 0;
+    while (off < text.size()) {
+        ssize_t n = ::write(fd, text.data() + off, text.size() - off);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) {
+            int err = errno;
+            ::close(fd);
+            return unexpected(Errc::kSystem, "write(config memfd) failed", log::errno_text(err));
+        }
+        off += static_cast<size_t>(n);
+    }
+    ::fcntl(fd, F_ADD_SEALS, F_SEAL_WRITE | F_SEAL_GROW | F_SEAL_SHRINK | F_SEAL_SEAL);
+    return fd;
+}
+
+int Master::run() {
+    std::signal(SIGPIPE, SIG_IGN);
+    // Workers exec the very binary this master runs (the running inode, even
+    // if the file on disk was replaced), so master and workers always agree
+    // on the config format and the ABI.
+    self_exe_ = "/proc/self/exe";
+
+    if (!bind_all()) return 1;
+    auto sb = Scoreboard::create(Scoreboard::kMaxSlots);
+    if (!sb) {
+        log::error(sb.error().message());
+        return 1;
+    }
+    scoreboard_ = std::move(*sb);
+    score_used_.assign(scoreboard_.size(), false);
+    auto cfd = make_config_fd(*config_);
+    if (!cfd) {
+        log::error(cfd.error().message());
+        return 1;
+    }
+    config_fd_ = *cfd;
+    if (!write_pidfile()) return 1;
+
+    uv_timer_init(&loop_, &tick_);
+    tick_.data = this;
+    uv_timer_start(&tick_, on_tick, kTickMs, kTickMs);
+    for (size_t i = 0; i < std::size(kSignals); ++i) {
+        uv_signal_init(&loop_, &signals_[i]);
+        signals_[i].data = this;
+        uv_signal_start(&signals_[i], on_signal, kSignals[i]);
+    }
+    log::info("quiver master starting ", config_->workers, " workers (generation ", generation_, ")");
+    slots_.resize(static_cast<size_t>(config_->workers));
+    for (size_t i = 0; i < slots_.size(); ++i) slots_[i].current = spawn(static_cast<int>(i), generation_);
+
+    uv_run(&loop_, UV_RUN_DEFAULT);
+    uv_walk(&loop_, [](uv_handle_t* h, void*) noexcept { if (!uv_is_closing(h)) uv_close(h, nullptr); }, nullptr);
+    uv_run(&loop_, UV_RUN_DEFAULT);
+    uv_loop_close(&loop_);
+    log::info("quiver master exiting");
+    return exit_code_;
+}
+
+// ---- workers --------------------------------------------------------------------
+
+WorkerProc* Master::spawn(int slot, uint32_t generation) {
+    bool next_gen = reloading_ && generation != generation_;
+    const std::vector<BoundListener>& ls = next_gen ? next_listeners_ : listeners_;
+    int cfg_fd = next_gen ? next_config_fd_ : config_fd_;
+    auto free_it = std::find(score_used_.begin(), score_used_.end(), false);
+    if (free_it == score_used_.end()) {
+        log::error("no free scoreboard slot for worker ", slot);
+        return nullptr;
+    }
+    int score_slot = static_cast<int>(free_it - score_used_.begin());
+
+    int sp[2];
+    if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) != 0) {
+        log::error("socketpair() failed: ", log::errno_text(errno));
+        return nullptr;
+    }
+    std::vector<uv_stdio_container_t> stdio(3 + ls.size() + 3);
+    for (int i = 0; i < 3; ++i) {
+        stdio[i].flags = UV_INHERIT_FD;
+        stdio[i].data.fd = i;
+    }
+    size_t k = 3;
+    for (const auto& l : ls) {
+        stdio[k].flags = UV_INHERIT_FD;
+        stdio[k++].data.fd = l.fd;
+    }
+    stdio[k].flags = UV_INHERIT_FD;
+    stdio[k++].data.fd = sp[1];
+    stdio[k].flags = UV_INHERIT_FD;
+    stdio[k++].data.fd = scoreboard_.fd();
+    stdio[k].flags = UV_INHERIT_FD;
+    stdio[k++].data.fd = cfg_fd;
+
+    std::string s_slot = std::to_string(slot), s_gen = std::to_string(generation),
+                s_score = std::to_string(score_slot), s_nl = std::to_string(ls.size());
+    const char* args[] = {"quiver", "--worker", "--slot", s_slot.c_str(), "--generation", s_gen.c_str(),
+                          "--score-slot", s_score.c_str(), "--listen-fds", s_nl.c_str(), nullptr};
+
+    auto* w = new WorkerProc();
+    w->master = this;
+    w->slot = slot;
+    w->score_slot = score_slot;
+    w->generation = generation;
+    w->started_ms = monotonic_ms();
+    ScoreSlot& ss = scoreboard_.slot(static_cast<size_t>(score_slot));
+    ss.heartbeat_ms.store(w->started_ms, std::memory_order_relaxed);
+    ss.requests.store(0, std::memory_order_relaxed);
+    ss.state.store(static_cast<uint32_t>(WorkerState::kStarting), std::memory_order_relaxed);
+
+    uv_process_options_t opts{};
+    opts.file = self_exe_.c_str();
+    opts.args = const_cast<char**>(args);
+    opts.stdio_count = static_cast<int>(stdio.size());
+    opts.stdio = stdio.data();
+    opts.exit_cb = [](uv_process_t* p, int64_t status, int sig) noexcept {
+        auto* wp = static_cast<WorkerProc*>(p->data);
+        wp->master->handle_exit(wp, status, sig);
+    };
+    w->process.data = w;
+    int rc = uv_spawn(&loop_, &w->process, &opts);
+    ::close(sp[1]);
+    if (rc != 0) {
+        log::error("uv_spawn(", self_exe_, ") for worker ", slot, " failed: ", uv_err_name(rc), " (",
+                   uv_strerror(rc), ")");
+        ::close(sp[0]);
+        // The process handle must still be closed.
+        w->handles_open = 1;
+        w->exited = true;
+        uv_close(reinterpret_cast<uv_handle_t*>(&w->process), [](uv_handle_t* h) noexcept {
+            delete static_cast<WorkerProc*>(h->data);
+        });
+        return nullptr;
+    }
+    score_used_[static_cast<size_t>(score_slot)] = true;
+    w->pid = w->process.pid;
+    w->handles_open = 2;
+    uv_pipe_init(&loop_, &w->control, 0);
+    w->control.data = w;
+    uv_pipe_open(&w->control, sp[0]);
+    uv_read_start(
+        reinterpret_cast<uv_stream_t*>(&w->control),
+        [](uv_handle_t*, size_t, uv_buf_t* b) noexcept {
+            static char buf[4096];
+            *b = uv_buf_init(buf, sizeof buf);
+        },
+        [](uv_stream_t* s, ssize_t nread, const uv_buf_t* buf) noexcept {
+            auto* wp = static_cast<WorkerProc*>(s->data);
+            if (nread < 0) {
+                uv_read_stop(s);
+                return;
+            }
+            wp->control_buf.append(buf->base, static_cast<size_t>(nread));
+            size_t pos;
+            while ((pos = wp->control_buf.find('\n')) != std::string::npos) {
+                std::string line = wp->control_buf.substr(0, pos);
+                wp->control_buf.erase(0, pos + 1);
+                wp->master->handle_control_line(wp, line);
+            }
+        });
+    procs_.push_back(w);
+    log::debug("spawned worker ", slot, " (pid ", w->pid, ", generation ", generation, ")");
+    return w;
+}
+
+void Master::handle_control_line(WorkerProc* w, std::string_view line) {
+    if (line == "ready") {
+        if (w->state != WorkerProc::State::kStarting) return;
+        w->state = WorkerProc::State::kReady;
+        log::debug("worker ", w->slot, " (pid ", w->pid, ") ready");
+        for (Slot& s : slots_)
+            if (s.current == w) s.young_deaths = s.young_deaths > 0 ? s.young_deaths : 0;
+        all_ready_check();
+    } else if (line.substr(0, 6) == "error ") {
+        w->error = std::string(line.substr(6));
+    } else if (line.substr(0, 7) == "retire ") {
+        // The worker retires on its own (max_requests): start its successor
+        // now, so the slot keeps serving while the old one drains.
+        for (size_t i = 0; i < slots_.size(); ++i) {
+            if (slots_[i].current != w || stopping_) continue;
+            w->state = WorkerProc::State::kRetiring;
+            w->retire_reason = std::string(line.substr(7));
+            w->stop_deadline_ms = monotonic_ms() + config_->timeouts.graceful + 1000;
+            slots_[i].current = spawn(static_cast<int>(i), w->generation);
+        }
+    }
+}
+
+void Master::all_ready_check() {
+    if (reloading_) {
+        for (Slot& s : slots_)
+            if (s.next && s.next->state != WorkerProc::State::kReady) return;
+        finish_reload(true, "");
+        return;
+    }
+    if (announced_ready_) return;
+    for (const Slot& s : slots_)
+        if (!s.current || s.current->state != WorkerProc::State::kReady) return;
+    announced_ready_ = true;
+    log::info("ready: ", slots_.size(), " workers serving (generation ", generation_, ")");
+}
+
+void Master::retire(WorkerProc* w, std::string_view reason) {
+    if (!worker_alive(w)) return;
+    w->state = WorkerProc::State::kRetiring;
+    w->retire_reason = reason;
+    w->stop_deadline_ms = monotonic_ms() + config_->timeouts.graceful + 1000;
+    kill_worker(w, SIGTERM);
+}
+
+void Master::kill_worker(WorkerProc* w, int sig) {
+    if (!worker_alive(w)) return;
+    int rc = uv_process_kill(&w->process, sig);
+    if (rc != 0 && rc != UV_ESRCH) log::warning("kill(", w->pid, ", ", signal_name(sig), ") failed: ", uv_err_name(rc));
+}
+
+void Master::handle_exit(WorkerProc* w, int64_t status, int sig) {
+    w->exited = true;
+    uint64_t now = monotonic_ms();
+    if (w->score_slot >= 0) {
+        ScoreSlot& ss = scoreboard_.slot(static_cast<size_t>(w->score_slot));
+        ss.state.store(static_cast<uint32_t>(WorkerState::kFree), std::memory_order_relaxed);
+        ss.pid.store(0, std::memory_order_relaxed);
+        score_used_[static_cast<size_t>(w->score_slot)] = false;
+    }
+    std::string how = sig ? std::string("killed by SIG") + signal_name(sig)
+                          : std::string("exited with ") + std::to_string(status) + " (" +
+                                exit_code::describe(static_cast<int>(status)) + ")";
+    bool expected = stopping_ || w->state == WorkerProc::State::kRetiring;
+    if (expected) log::info("worker ", w->slot, " (pid ", w->pid, ", gen ", w->generation, ") ", how);
+    else log::error("worker ", w->slot, " (pid ", w->pid, ", gen ", w->generation, ") ", how,
+                    w->error.empty() ? "" : ": ", w->error);
+
+    for (size_t i = 0; i < slots_.size(); ++i) {
+        Slot& s = slots_[i];
+        if (s.next == w) {
+            s.next = nullptr;
+            if (!stopping_ && reloading_)
+                finish_reload(false, "worker " + std::to_string(w->slot) + " of generation " +
+                                         std::to_string(w->generation) + " " + how +
+                                         (w->error.empty() ? "" : ": " + w->error));
+        }
+        if (s.current != w) continue;
+        s.current = nullptr;
+        if (stopping_ || expected) break;
+        bool boot_failure = w->state == WorkerProc::State::kStarting && !sig &&
+                            (status == exit_code::kPluginLoadError || status == exit_code::kBootError ||
+                             status == exit_code::kConfigMismatch || status == exit_code::kUsage);
+        if (boot_failure && !announced_ready_) {
+            // The configured apps cannot start: respawning would loop forever.
+            log::error("worker failed to boot", w->error.empty() ? "" : ": ", w->error, "; stopping");
+            halt_ = true;
+            exit_code_ = status == exit_code::kPluginLoadError ? exit_code::kPluginLoadError : 1;
+            handle_quick();
+            break;
+        }
+        bool young = w->state == WorkerProc::State::kStarting || now - w->started_ms < kYoungMs;
+        s.young_deaths = young ? s.young_deaths + 1 : 0;
+        if (s.young_deaths <= 1) {
+            s.current = spawn(static_cast<int>(i), generation_);
+            if (!s.current) s.respawn_at_ms = now + 1000;
+        } else {
+            uint64_t delay = std::min<uint64_t>(kMaxBackoffMs, 100ull << std::min(s.young_deaths - 2, 10));
+            s.respawn_at_ms = now + delay;
+            log::error("worker ", i, " keeps dying (", s.young_deaths, " times in a row); next start in ",
+                       delay, " ms");
+        }
+        break;
+    }
+    uv_close(reinterpret_cast<uv_handle_t*>(&w->process), [](uv_handle_t* h) noexcept {
+        auto* wp = static_cast<WorkerProc*>(h->data);
+        wp->master->handle_closed(wp);
+    });
+    if (!uv_is_closing(reinterpret_cast<uv_handle_t*>(&w->control)))
+        uv_close(reinterpret_cast<uv_handle_t*>(&w->control), [](uv_handle_t* h) noexcept {
+            auto* wp = static_cast<WorkerProc*>(h->data);
+            wp->master->handle_closed(wp);
+        });
+}
+
+void Master::handle_closed(WorkerProc* w) {
+    if (--w->handles_open > 0) return;
+    procs_.erase(std::remove(procs_.begin(), procs_.end(), w), procs_.end());
+    delete w;
+    maybe_finish();
+}
+
+// ---- supervision ------------------------------------------------------------------
+
+void Master::on_tick(uv_timer_t* t) noexcept { static_cast<Master*>(t->data)->supervise(); }
+
+void Master::supervise() {
+    uint64_t now = monotonic_ms();
+    for (WorkerProc* w : procs_) {
+        if (w->exited) continue;
+        if (w->state == WorkerProc::State::kRetiring || (stopping_ && w->stop_deadline_ms)) {
+            if (w->stop_deadline_ms && now >= w->stop_deadline_ms) {
+                log::warning("worker ", w->slot, " (pid ", w->pid, ") did not stop in time; killing");
+                kill_worker(w, SIGKILL);
+                w->stop_deadline_ms = 0;
+            }
+            continue;
+        }
+        if (stopping_) continue;
+        uint64_t limit = config_->timeouts.worker;
+        if (w->state == WorkerProc::State::kStarting) {
+            if (now - w->started_ms > std::max<uint64_t>(limit, 30000)) {
+                log::error("worker ", w->slot, " (pid ", w->pid, ") not ready after ", now - w->started_ms,
+                           " ms; killing");
+                w->error = "not ready in time";
+                kill_worker(w, SIGKILL);
+            }
+            continue;
+        }
+        uint64_t hb = scoreboard_.slot(static_cast<size_t>(w->score_slot)).heartbeat_ms.load(std::memory_order_relaxed);
+        if (hb && now > hb && now - hb > limit) {
+            log::error("worker ", w->slot, " (pid ", w->pid, ") silent for ", now - hb,
+                       " ms (timeouts.worker ", limit, " ms); killing it");
+            w->error = "heartbeat timeout";
+            kill_worker(w, SIGKILL);
+        }
+    }
+    if (stopping_) return;
+    for (size_t i = 0; i < slots_.size(); ++i) {
+        Slot& s = slots_[i];
+        if (!s.current && s.respawn_at_ms && now >= s.respawn_at_ms) {
+            s.respawn_at_ms = 0;
+            s.current = spawn(static_cast<int>(i), generation_);
+            if (!s.current) s.respawn_at_ms = now + 1000;
+        }
+    }
+}
+
+// ---- signals ------------------------------------------------------------------------
+
+void Master::on_signal(uv_signal_t* s, int signum) noexcept {
+    auto* m = static_cast<Master*>(s->data);
+    switch (signum) {
+        case SIGTERM: m->handle_term(); break;
+        case SIGINT:
+        case SIGQUIT: m->handle_quick(); break;
+        case SIGHUP: m->handle_hup(); break;
+        case SIGUSR1:
+            log::reopen();
+            for (WorkerProc* w : m->procs_) m->kill_worker(w, SIGUSR1);
+            log::info("reopened log files");
+            break;
+        case SIGUSR2:
+            log::warning("SIGUSR2 (binary upgrade) is not supported by this version; ignored");
+            break;
+        case SIGTTIN: m->handle_ttin(); break;
+        case SIGTTOU: m->handle_ttou(); break;
+        default: break;
+    }
+}
+
+void Master::handle_term() {
+    if (stopping_) return;
+    stopping_ = true;
+    log::info("graceful stop: waiting up to ", config_->timeouts.graceful, " ms for workers");
+    uint64_t deadline = monotonic_ms() + config_->timeouts.graceful + 1000;
+    for (WorkerProc* w : procs_) {
+        w->stop_deadline_ms = deadline;
+        kill_worker(w, SIGTERM);
+    }
+    maybe_finish();
+}
+
+void Master::handle_quick() {
+    if (stopping_ && quick_) return;
+    stopping_ = true;
+    quick_ = true;
+    if (!halt_) log::info("quick stop");
+    uint64_t deadline = monotonic_ms() + kQuickStopMs;
+    for (WorkerProc* w : procs_) {
+        w->stop_deadline_ms = deadline;
+        kill_worker(w, SIGQUIT);
+    }
+    maybe_finish();
+}
+
+void Master::maybe_finish() {
+    if (!stopping_ || !procs_.empty()) return;
+    uv_stop(&loop_);
+}
+
+void Master::handle_ttin() {
+    if (stopping_) return;
+    if (slots_.size() >= Scoreboard::kMaxSlots / 2) {
+        log::warning("TTIN: already at the most workers (", slots_.size(), ")");
+        return;
+    }
+    slots_.emplace_back();
+    int i = static_cast<int>(slots_.size()) - 1;
+    slots_.back().current = spawn(i, generation_);
+    log::info("TTIN: ", slots_.size(), " workers");
+}
+
+void Master::handle_ttou() {
+    if (stopping_) return;
+    if (slots_.size() <= 1) {
+        log::warning("TTOU: keeping the last worker");
+        return;
+    }
+    Slot s = slots_.back();
+    if (s.next) {
+        log::warning("TTOU during a reload; ignored");
+        return;
+    }
+    slots_.pop_back();
+    retire(s.current, "ttou");
+    log::info("TTOU: ", slots_.size(), " workers");
+}
+
+// ---- reload -------------------------------------------------------------------------
+
+void Master::handle_hup() {
+    if (stopping_) return;
+    if (reloading_) {
+        log::warning("HUP: a reload is already in progress; ignored");
+        return;
+    }
+    log::info("HUP: reloading configuration");
+    auto cfg = load_config(sources_);
+    if (!cfg) {
+        last_reload_ = "failed: " + cfg.error().message();
+        log::error("reload refused: ", cfg.error().message(), "; generation ", generation_, " keeps serving");
+        return;
+    }
+    next_config_ = std::make_shared<const Config>(std::move(*cfg));
+    next_listeners_.clear();
+    for (const ListenSpec& spec : next_config_->listen) {
+        auto it = std::find_if(listeners_.begin(), listeners_.end(),
+                               [&](const BoundListener& l) { return same_socket(l.spec, spec); });
+        if (it != listeners_.end()) {
+            BoundListener reused = *it;
+            reused.spec = spec;
+            reused.created_file = false;   // owned by listeners_ until the swap
+            next_listeners_.push_back(reused);
+            continue;
+        }
+        auto b = bind_listener(spec, next_config_->user, next_config_->group);
+        if (!b) {
+            finish_reload(false, b.error().message());
+            return;
+        }
+        next_listeners_.push_back(std::move(*b));
+    }
+    auto cfd = make_config_fd(*next_config_);
+    if (!cfd) {
+        finish_reload(false, cfd.error().message());
+        return;
+    }
+    next_config_fd_ = *cfd;
+    reloading_ = true;
+    uint32_t gen = generation_ + 1;
+    size_t n = static_cast<size_t>(next_config_->workers);
+    if (slots_.size() < n) slots_.resize(n);
+    for (size_t i = 0; i < n; ++i) {
+        slots_[i].next = spawn(static_cast<int>(i), gen);
+        if (!slots_[i].next) {
+            finish_reload(false, "could not start a worker of generation " + std::to_string(gen));
+            return;
+        }
+    }
+}
+
+// Either every worker of the new generation is ready (ok): they take over and
+// the old ones retire gracefully; or the reload failed: the new ones are
+// stopped and the old generation keeps serving as if nothing happened.
+void Master::finish_reload(bool ok, const std::string& why) {
+    bool was_reloading = reloading_;
+    reloading_ = false;
+    if (ok) {
+        size_t n = static_cast<size_t>(next_config_->workers);
+        for (size_t i = 0; i < slots_.size(); ++i) {
+            WorkerProc* old = slots_[i].current;
+            slots_[i].current = i < n ? slots_[i].next : nullptr;
+            slots_[i].next = nullptr;
+            slots_[i].young_deaths = 0;
+            slots_[i].respawn_at_ms = 0;
+            if (old) retire(old, "reload");
+        }
+        slots_.resize(n);
+        // Listeners that the new config no longer has are closed; reused
+        // ones change owner without ever being closed.
+        for (auto& l : listeners_) {
+            auto it = std::find_if(next_listeners_.begin(), next_listeners_.end(),
+                                   [&](const BoundListener& x) { return x.fd == l.fd; });
+            if (it == next_listeners_.end()) close_listener(l);
+            else it->created_file = l.created_file;
+        }
+        listeners_ = std::move(next_listeners_);
+        next_listeners_.clear();
+        if (config_fd_ >= 0) ::close(config_fd_);
+        config_fd_ = next_config_fd_;
+        next_config_fd_ = -1;
+        config_ = std::move(next_config_);
+        ++generation_;
+        last_reload_ = "ok (generation " + std::to_string(generation_) + ")";
+        log::info("reload complete: generation ", generation_, " serving with ", slots_.size(), " workers");
+        return;
+    }
+    for (Slot& s : slots_) {
+        if (s.next) {
+            s.next->state = WorkerProc::State::kRetiring;
+            s.next->stop_deadline_ms = monotonic_ms() + 2000;
+            kill_worker(s.next, SIGQUIT);
+            s.next = nullptr;
+        }
+    }
+    // Drop slots that only the failed generation had.
+    while (!slots_.empty() && !slots_.back().current && slots_.size() > static_cast<size_t>(config_->workers))
+        slots_.pop_back();
+    for (auto& l : next_listeners_) {
+        bool reused = std::any_of(listeners_.begin(), listeners_.end(),
+                                  [&](const BoundListener& x) { return x.fd == l.fd; });
+        if (!reused) close_listener(l);
+    }
+    next_listeners_.clear();
+    if (next_config_fd_ >= 0) ::close(next_config_fd_);
+    next_config_fd_ = -1;
+    next_config_.reset();
+    last_reload_ = "failed: " + why;
+    if (was_reloading || !why.empty())
+        log::error("reload failed: ", why, "; generation ", generation_, " keeps serving");
+}
+
+}  // namespace quiver::server

@@ -1,1 +1,456 @@
-// placeholder
+// SPDX-License-Identifier: MIT
+// Worker: builds its loop, plugins and listeners after exec, reports READY,
+// serves, and stops gracefully (TERM) or quickly (QUIT/INT).
+#include "workers/worker.hpp"
+
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <csignal>
+#include <cstring>
+#include <random>
+
+#include "server/common/exit_codes.hpp"
+#include "server/common/log.hpp"
+#include "workers/codec/http1.hpp"
+#include "workers/codec/uwsgi.hpp"
+#include "workers/net/connection.hpp"
+#include "workers/net/listener.hpp"
+#include "workers/pg/pool.hpp"
+#include "workers/plugin/host.hpp"
+
+namespace quiver::worker {
+
+namespace {
+constexpr int kSignals[] = {SIGTERM, SIGQUIT, SIGINT, SIGUSR1, SIGHUP};
+constexpr size_t kMaxFreeExchanges = 1024;
+}  // namespace
+
+Worker::Worker(ConfigPtr config, WorkerArgs args)
+    : config_(std::move(config)), args_(std::move(args)), read_buf_(new char[kReadBufferSize]) {
+    uv_loop_init(&loop_);
+    score_ = &dummy_score_;
+}
+
+Worker::~Worker() {
+    while (free_exchanges_) {
+        Exchange* ex = free_exchanges_;
+        free_exchanges_ = ex->next;
+        delete ex;
+    }
+}
+
+std::string_view Worker::date() { return date_cache_.get(::time(nullptr)); }
+
+bool Worker::start() {
+    if (args_.scoreboard_fd >= 0) {
+        auto sb = Scoreboard::attach(args_.scoreboard_fd);
+        if (!sb) {
+            log::error(sb.error().message());
+            return false;
+        }
+        scoreboard_ = std::move(*sb);
+        if (static_cast<size_t>(args_.score_slot) < scoreboard_.size()) score_ = &scoreboard_.slot(args_.score_slot);
+    }
+    uint64_t now = monotonic_ms();
+    score_->pid.store(static_cast<uint32_t>(::getpid()), std::memory_order_relaxed);
+    score_->generation.store(args_.generation, std::memory_order_relaxed);
+    score_->heartbeat_ms.store(now, std::memory_order_relaxed);
+    score_->started_ms.store(now, std::memory_order_relaxed);
+    score_->state.store(static_cast<uint32_t>(WorkerState::kStarting), std::memory_order_release);
+
+    if (!access_log_.open(config_->log.access)) return false;
+    if (config_->max_requests > 0) {
+        std::random_device rd;
+        uint64_t jitter = config_->max_requests_jitter;
+        max_requests_ = config_->max_requests + (jitter ? rd() % (jitter + 1) : 0);
+    }
+
+    uv_check_init(&loop_, &check_);
+    check_.data = this;
+    uv_check_start(&check_, on_check);
+    uv_timer_init(&loop_, &tick_);
+    tick_.data = this;
+    uv_timer_start(&tick_, on_tick, 1000, 1000);
+    uv_unref(reinterpret_cast<uv_handle_t*>(&tick_));
+    uv_timer_init(&loop_, &stop_timer_);
+    stop_timer_.data = this;
+    uv_timer_init(&loop_, &accept_timer_);
+    accept_timer_.data = this;
+    for (size_t i = 0; i < std::size(kSignals); ++i) {
+        uv_signal_init(&loop_, &signals_[i]);
+        signals_[i].data = this;
+        uv_signal_start(&signals_[i], on_signal, kSignals[i]);
+        uv_unref(reinterpret_cast<uv_handle_t*>(&signals_[i]));
+    }
+    if (args_.control_fd >= 0) {
+        uv_pipe_init(&loop_, &control_, 0);
+        control_.data = this;
+        if (uv_pipe_open(&control_, args_.control_fd) == 0) {
+            control_open_ = true;
+            uv_read_start(reinterpret_cast<uv_stream_t*>(&control_),
+                          [](uv_handle_t*, size_t, uv_buf_t* b) noexcept {
+                              static char buf[256];
+                              *b = uv_buf_init(buf, sizeof buf);
+                          },
+                          on_control_read);
+        }
+    }
+
+    plugins_ = std::make_unique<PluginHost>(this);
+    if (config_->database.enabled) {
+        // The pool connects first, so that apps may query from create; a
+        // database that is down does not stop the worker (queries fail fast
+        // and the apps answer 503 until it is back).
+        pool_ = std::make_unique<pg::Pool>(&loop_, config_->database);
+        plugins_->set_pool(pool_.get());
+        pool_->start();
+        pool_->on_ready(
+            [](void* arg) noexcept {
+                auto* w = static_cast<Worker*>(arg);
+                if (!w->pool_->ready())
+                    log::warning("database unreachable at start; queries fail until it is back");
+                if (w->stopping_) return;
+                if (!w->start_serving()) {
+                    if (w->exit_code_ == 0) w->exit_code_ = exit_code::kBootError;
+                    w->stop_quick();
+                }
+            },
+            this);
+        return true;
+    }
+    return start_serving();
+}
+
+bool Worker::start_serving() {
+    for (const AppSpec& spec : config_->apps) {
+        auto app = plugins_->load(spec);
+        if (!app) {
+            log::error(app.error().detail);
+            send_control("error " + app.error().detail);
+            exit_code_ = exit_code::kPluginLoadError;
+            return false;
+        }
+        router_.add(*app);
+    }
+
+    if (args_.listen_fds.size() != config_->listen.size()) {
+        log::error("worker got ", args_.listen_fds.size(), " listening sockets for ",
+                   config_->listen.size(), " listeners");
+        exit_code_ = exit_code::kBootError;
+        return false;
+    }
+    for (size_t i = 0; i < args_.listen_fds.size(); ++i) {
+        listeners_.push_back(std::make_unique<Listener>(this, &config_->listen[i], args_.listen_fds[i]));
+        if (!listeners_.back()->start()) {
+            exit_code_ = exit_code::kBootError;
+            return false;
+        }
+    }
+    score_->state.store(static_cast<uint32_t>(WorkerState::kReady), std::memory_order_release);
+    send_control("ready");
+    log::debug("worker ready");
+    return true;
+}
+
+int Worker::run() {
+    if (!start()) {
+        if (pool_) {
+            // Let the pool close its handles properly before the loop ends.
+            stopping_ = quick_ = true;
+            maybe_exit();
+            uv_run(&loop_, UV_RUN_DEFAULT);
+        }
+        if (exit_code_ == 0) exit_code_ = exit_code::kBootError;
+        close_all_handles();
+        uv_run(&loop_, UV_RUN_DEFAULT);
+        plugins_.reset();
+        uv_loop_close(&loop_);
+        return exit_code_;
+    }
+    uv_run(&loop_, UV_RUN_DEFAULT);
+    // Every connection is gone; apps are destroyed while the loop still runs
+    // (they may cancel timers), then the remaining handles close, and only
+    // then is plugin code unmapped.
+    if (plugins_) {
+        for (auto& app : plugins_->apps()) {
+            if (app->instance) app->plugin->destroy(app->instance);
+            app->instance = nullptr;
+        }
+    }
+    access_log_.flush();
+    close_all_handles();
+    uv_run(&loop_, UV_RUN_DEFAULT);
+    plugins_.reset();
+    pool_.reset();
+    int rc = uv_loop_close(&loop_);
+    if (rc != 0) log::debug("uv_loop_close() failed: ", uv_err_name(rc));
+    score_->state.store(static_cast<uint32_t>(WorkerState::kFree), std::memory_order_release);
+    return exit_code_;
+}
+
+void Worker::close_all_handles() {
+    uv_walk(
+        &loop_,
+        [](uv_handle_t* h, void*) noexcept {
+            if (!uv_is_closing(h)) uv_close(h, nullptr);
+        },
+        nullptr);
+}
+
+// ---- control channel ----------------------------------------------------------
+
+void Worker::send_control(std::string_view line) {
+    if (args_.control_fd < 0) return;
+    std::string msg(line);
+    for (char& ch : msg)
+        if (ch == '\n') ch = ' ';
+    msg.push_back('\n');
+    // Tiny messages on an idle socketpair: one send, no partial writes.
+    ssize_t r;
+    do {
+        r = ::send(args_.control_fd, msg.data(), msg.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+    } while (r < 0 && errno == EINTR);
+}
+
+void Worker::on_control_read(uv_stream_t* s, ssize_t n, const uv_buf_t*) noexcept {
+    auto* w = static_cast<Worker*>(s->data);
+    if (n < 0) {
+        // The master is gone: nobody supervises us any more; stop gracefully.
+        uv_read_stop(s);
+        if (!w->stopping_) {
+            log::warning("control channel to the master closed; stopping");
+            w->stop_graceful();
+        }
+    }
+}
+
+// ---- signals and stopping -------------------------------------------------------
+
+void Worker::on_signal(uv_signal_t* s, int signum) noexcept {
+    auto* w = static_cast<Worker*>(s->data);
+    switch (signum) {
+        case SIGTERM: w->stop_graceful(); break;
+        case SIGQUIT:
+        case SIGINT: w->stop_quick(); break;
+        case SIGUSR1:
+            log::reopen();
+            w->access_log_.reopen();
+            break;
+        default: break;  // HUP: the master reloads; workers are replaced
+    }
+}
+
+void Worker::stop_graceful() {
+    if (stopping_) return;
+    stopping_ = true;
+    score_->state.store(static_cast<uint32_t>(WorkerState::kStopping), std::memory_order_release);
+    log::debug("graceful stop: ", connections_.size(), " connections open");
+    for (auto& l : listeners_) l->close();
+    uv_timer_stop(&accept_timer_);
+    for (Connection* c : connections_) c->drain();
+    uv_timer_start(
+        &stop_timer_,
+        [](uv_timer_t* t) noexcept {
+            auto* w = static_cast<Worker*>(t->data);
+            log::warning("graceful stop timed out after ", w->config_->timeouts.graceful, " ms with ",
+                         w->connections_.size(), " connections open; closing them");
+            w->stop_quick();
+        },
+        config_->timeouts.graceful, 0);
+    maybe_exit();
+}
+
+void Worker::stop_quick() {
+    stopping_ = true;
+    quick_ = true;
+    score_->state.store(static_cast<uint32_t>(WorkerState::kStopping), std::memory_order_release);
+    for (auto& l : listeners_) l->close();
+    std::vector<Connection*> all = connections_;
+    for (Connection* c : all) c->close();
+    maybe_exit();
+}
+
+// Stops the loop once nothing is left to finish: no connection open and no
+// request still held by an app (unless the stop is quick).
+void Worker::maybe_exit() {
+    if (!stopping_ || !connections_.empty()) return;
+    if (!quick_ && score_->in_flight.load(std::memory_order_relaxed) > 0) return;
+    access_log_.flush();
+    if (pool_) {
+        // The pool finishes (or, on a quick stop, cancels) what it holds and
+        // closes its handles; the loop stops when it is done.
+        if (!pool_closing_) {
+            pool_closing_ = true;
+            pool_->close([](void* arg) noexcept { uv_stop(static_cast<Worker*>(arg)->loop()); }, this);
+        }
+        return;
+    }
+    uv_stop(&loop_);
+}
+
+// ---- connections ------------------------------------------------------------
+
+void Worker::accept(int fd, const ListenSpec* listen, bool is_unix, std::string remote) {
+    if (stopping_) {
+        ::close(fd);
+        return;
+    }
+    std::unique_ptr<Codec> codec;
+    if (listen->protocol == Protocol::kUwsgi) codec = std::make_unique<UwsgiCodec>(config_->limits);
+    else codec = std::make_unique<Http1Codec>(config_->limits);
+    auto* c = new Connection(this, listen, std::move(codec));
+    c->index_ = connections_.size();
+    connections_.push_back(c);
+    score_->connections.fetch_add(1, std::memory_order_relaxed);
+    score_->accepted.fetch_add(1, std::memory_order_relaxed);
+    if (connections_.size() >= config_->max_connections && !listeners_paused_) {
+        // Past max_connections new clients wait in the listen queue, where
+        // the other workers (or this one, once below the limit) take them.
+        log::warning("max_connections (", config_->max_connections, ") reached; pausing accepts");
+        pause_listeners();
+    }
+    c->open(fd, is_unix, std::move(remote));
+}
+
+void Worker::connection_closed(Connection* c) {
+    if (c->dirty_) {
+        Connection** pp = &dirty_head_;
+        while (*pp && *pp != c) pp = &(*pp)->next_dirty_;
+        if (*pp) *pp = c->next_dirty_;
+    }
+    size_t i = c->index_;
+    if (i < connections_.size() && connections_[i] == c) {
+        connections_[i] = connections_.back();
+        connections_[i]->index_ = i;
+        connections_.pop_back();
+    }
+    delete c;
+    score_->connections.fetch_sub(1, std::memory_order_relaxed);
+    if (listeners_paused_ && !stopping_ && connections_.size() < config_->max_connections &&
+        !uv_is_active(reinterpret_cast<uv_handle_t*>(&accept_timer_)))
+        resume_listeners();
+    maybe_exit();
+}
+
+void Worker::pause_listeners() {
+    listeners_paused_ = true;
+    for (auto& l : listeners_) l->stop();
+}
+
+void Worker::resume_listeners() {
+    if (stopping_) return;
+    listeners_paused_ = false;
+    for (auto& l : listeners_) l->start();
+}
+
+void Worker::accept_paused(Listener*) {
+    pause_listeners();
+    uv_timer_start(&accept_timer_, on_resume_accept, 100, 0);
+}
+
+void Worker::on_resume_accept(uv_timer_t* t) noexcept {
+    auto* w = static_cast<Worker*>(t->data);
+    if (w->connections_.size() < w->config_->max_connections) w->resume_listeners();
+}
+
+void Worker::mark_dirty(Connection* c) {
+    c->dirty_ = true;
+    c->next_dirty_ = dirty_head_;
+    dirty_head_ = c;
+}
+
+void Worker::flush_dirty() {
+    while (dirty_head_) {
+        Connection* c = dirty_head_;
+        dirty_head_ = c->next_dirty_;
+        c->next_dirty_ = nullptr;
+        c->dirty_ = false;
+        c->flush();
+    }
+}
+
+void Worker::on_check(uv_check_t* h) noexcept {
+    auto* w = static_cast<Worker*>(h->data);
+    w->flush_dirty();
+    w->access_log_.flush();
+}
+
+void Worker::on_tick(uv_timer_t* t) noexcept {
+    auto* w = static_cast<Worker*>(t->data);
+    w->score_->heartbeat_ms.store(monotonic_ms(), std::memory_order_relaxed);
+}
+
+// ---- exchanges ---------------------------------------------------------------
+
+Exchange* Worker::new_exchange() {
+    if (free_exchanges_) {
+        Exchange* ex = free_exchanges_;
+        free_exchanges_ = ex->next;
+        ex->next = nullptr;
+        --free_count_;
+        return ex;
+    }
+    return new Exchange();
+}
+
+void Worker::free_exchange(Exchange* ex) {
+    if (free_count_ >= kMaxFreeExchanges || ex->req.data.capacity() > 64 * 1024 ||
+        ex->req.body.capacity() > 64 * 1024) {
+        delete ex;
+        return;
+    }
+    ex->reset();
+    ex->next = free_exchanges_;
+    free_exchanges_ = ex;
+    ++free_count_;
+}
+
+void Worker::dispatch(Connection* c, Exchange* ex) {
+    uint64_t id = ++next_request_id_;
+    ex->id = id;
+    {
+        // "<pid>-<n>" in hex: unique within this host's lifetime of pids.
+        char* p = ex->id_text;
+        char* end = ex->id_text + sizeof ex->id_text - 1;
+        auto r = std::to_chars(p, end, static_cast<unsigned>(::getpid()), 16);
+        *r.ptr++ = '-';
+        r = std::to_chars(r.ptr, end, id, 16);
+        *r.ptr = '\0';
+    }
+    ex->counted = true;
+    score_->in_flight.fetch_add(1, std::memory_order_relaxed);
+    App* app = router_.match(ex->req.path_v());
+    if (!app) {
+        c->respond_error(ex, 404);
+        return;
+    }
+    plugins_->handle(app, ex);
+}
+
+void Worker::exchange_finished(Exchange* ex) {
+    if (ex->counted) {
+        ex->counted = false;
+        score_->in_flight.fetch_sub(1, std::memory_order_relaxed);
+    }
+    if (ex->status > 0) {
+        score_->requests.fetch_add(1, std::memory_order_relaxed);
+        int cls = ex->status / 100;
+        score_->status[cls >= 1 && cls <= 5 ? cls : 0].fetch_add(1, std::memory_order_relaxed);
+        if (access_log_.enabled() && ex->conn)
+            access_log_.add(ex->req, ex->status, ex->body_bytes, (now_ms() - ex->start_ms) * 1000);
+        ++requests_served_;
+        if (max_requests_ && requests_served_ == max_requests_ && !stopping_) {
+            log::info("max_requests (", max_requests_, ") served; retiring");
+            send_control("retire max_requests");
+            stop_graceful();
+        }
+    }
+    if (stopping_) maybe_exit();
+}
+
+void Worker::exchange_detached(Exchange* ex) {
+    if (plugins_ && ex->app) plugins_->cancel(ex);
+}
+
+}  // namespace quiver::worker

@@ -1,0 +1,116 @@
+// SPDX-License-Identifier: MIT
+// Master: binds the listeners, spawns and supervises workers (fork+exec of
+// this binary in worker mode), handles signals from its loop, and rolls
+// generations on reload. It never runs app code (gunicorn's Arbiter).
+#pragma once
+
+#include <uv.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "server/common/config/config.hpp"
+#include "server/common/config/load.hpp"
+#include "server/common/scoreboard.hpp"
+#include "server/listeners.hpp"
+
+namespace quiver::server {
+
+class Master;
+
+// One worker process.
+struct WorkerProc {
+    enum class State { kStarting, kReady, kRetiring };
+
+    Master* master = nullptr;
+    uv_process_t process;
+    uv_pipe_t control;
+    int handles_open = 0;
+    int slot = 0;              // logical slot
+    int score_slot = -1;       // scoreboard index
+    uint32_t generation = 0;
+    int pid = 0;
+    State state = State::kStarting;
+    uint64_t started_ms = 0;
+    uint64_t stop_deadline_ms = 0;   // SIGKILL after this once retiring (0 = none)
+    bool exited = false;
+    std::string control_buf;
+    std::string error;         // what the worker reported before dying
+    std::string retire_reason;
+};
+
+// One worker position. During a reload it has a current and a next worker.
+struct Slot {
+    WorkerProc* current = nullptr;
+    WorkerProc* next = nullptr;
+    int young_deaths = 0;       // consecutive deaths soon after start
+    uint64_t respawn_at_ms = 0; // 0 = no respawn pending
+    bool removed = false;       // TTOU: retire and do not respawn
+};
+
+class Master {
+public:
+    Master(ConfigPtr config, ConfigSources sources);
+    ~Master();
+    Master(const Master&) = delete;
+    Master& operator=(const Master&) = delete;
+
+    // Binds, spawns, supervises; returns the process exit code.
+    int run();
+
+    // Called by WorkerProc callbacks.
+    void handle_exit(WorkerProc* w, int64_t status, int signal);
+    void handle_control_line(WorkerProc* w, std::string_view line);
+    void handle_closed(WorkerProc* w);
+
+private:
+    static void on_signal(uv_signal_t* s, int signum) noexcept;
+    static void on_tick(uv_timer_t* t) noexcept;
+
+    bool bind_all();
+    bool write_pidfile();
+    Result<int> make_config_fd(const Config& c);
+    WorkerProc* spawn(int slot, uint32_t generation);
+    void supervise();                 // every tick: heartbeats, respawns, kill deadlines
+    void all_ready_check();
+    void retire(WorkerProc* w, std::string_view reason);
+    void kill_worker(WorkerProc* w, int sig);
+
+    void handle_term();
+    void handle_quick();
+    void handle_hup();
+    void handle_ttin();
+    void handle_ttou();
+    void finish_reload(bool ok, const std::string& why);
+    void maybe_finish();
+
+    bool worker_alive(const WorkerProc* w) const { return w && !w->exited; }
+
+    ConfigPtr config_;
+    ConfigPtr next_config_;          // during a reload
+    ConfigSources sources_;
+    uv_loop_t loop_;
+    uv_timer_t tick_;
+    uv_signal_t signals_[9];
+    std::string self_exe_;
+    std::vector<BoundListener> listeners_;
+    std::vector<BoundListener> next_listeners_;   // during a reload
+    Scoreboard scoreboard_;
+    std::vector<bool> score_used_;
+    int config_fd_ = -1;             // resolved config of the current generation
+    int next_config_fd_ = -1;
+    std::vector<Slot> slots_;
+    std::vector<WorkerProc*> procs_; // every live process
+    uint32_t generation_ = 1;
+    bool reloading_ = false;
+    bool announced_ready_ = false;
+    bool stopping_ = false;
+    bool quick_ = false;
+    bool halt_ = false;              // stop because workers cannot boot
+    int exit_code_ = 0;
+    uint64_t stop_deadline_ms_ = 0;
+    std::string last_reload_;        // "ok at ..." or the reason it failed
+};
+
+}  // namespace quiver::server
