@@ -60,6 +60,11 @@ bool Worker::start() {
     score_->state.store(static_cast<uint32_t>(WorkerState::kStarting), std::memory_order_release);
 
     if (!access_log_.open(config_->log.access)) return false;
+    if (std::string bad = trusted_.set(config_->forwarded_allow_ips); !bad.empty()) {
+        log::error("forwarded_allow_ips: not an address or CIDR block: ", bad);
+        exit_code_ = exit_code::kConfigMismatch;
+        return false;
+    }
     if (config_->max_requests > 0) {
         std::random_device rd;
         uint64_t jitter = config_->max_requests_jitter;

@@ -14,6 +14,7 @@
 #include "server/common/scoreboard.hpp"
 #include "workers/access_log.hpp"
 #include "workers/http/date.hpp"
+#include "workers/http/forwarded.hpp"
 #include "workers/http/response.hpp"
 #include "workers/router.hpp"
 
@@ -57,6 +58,7 @@ public:
     std::string_view server_header() const { return config_->server_header; }
     uint64_t now_ms() { return uv_now(&loop_); }
     AccessLog& access_log() { return access_log_; }
+    const TrustedProxies& trusted_proxies() const { return trusted_; }
     bool stopping() const { return stopping_; }
 
     // Connections.
@@ -122,6 +124,7 @@ private:
     Router router_;
     AccessLog access_log_;
     DateCache date_cache_;
+    TrustedProxies trusted_;
 
     Connection* dirty_head_ = nullptr;
     std::vector<Connection*> connections_;   // open connections (index in Connection)

@@ -9,6 +9,7 @@
 #include <cstring>
 
 #include "server/common/log.hpp"
+#include "workers/http/forwarded.hpp"
 #include "workers/worker.hpp"
 
 namespace quiver::worker {
@@ -55,6 +56,7 @@ Connection::Connection(Worker* worker, const ListenSpec* listen, std::unique_ptr
 bool Connection::open(int fd, bool is_unix, std::string remote_addr) {
     uv_loop_t* loop = worker_->loop();
     remote_addr_ = std::move(remote_addr);
+    is_unix_ = is_unix;
     int rc;
     if (is_unix) {
         uv_pipe_init(loop, &h_.pipe, 0);
@@ -164,8 +166,13 @@ void Connection::handle_message() {
     std::swap(ex->req, codec_->request());
     // uwsgi carries the client's address in REMOTE_ADDR (the codec set it);
     // over HTTP it is the socket's peer.
-    if (listen_->protocol == Protocol::kHttp || ex->req.remote_addr.empty())
-        ex->req.remote_addr = remote_addr_;
+    bool http = listen_->protocol == Protocol::kHttp;
+    if (http || ex->req.remote_addr.empty()) ex->req.remote_addr = remote_addr_;
+    // A unix-socket HTTP peer is a local proxy (the socket's mode decides who
+    // may connect); anyone else must be listed in forwarded_allow_ips.
+    const TrustedProxies& trusted = worker_->trusted_proxies();
+    bool peer_trusted = http && is_unix_;
+    if (peer_trusted || !trusted.empty()) apply_forwarded(ex->req, trusted, peer_trusted);
     ex->conn = this;
     ex->start_ms = worker_->now_ms();
     ex->close_after = !ex->req.keep_alive || !codec_->keep_alive_possible() || draining_;

@@ -167,6 +167,7 @@ private:
     bool lingering_ = false;     // after shutdown(SHUT_WR), discarding input
     bool continue_owed_ = false; // a 100 Continue waits for the queue to empty
     bool was_in_body_ = false;
+    bool is_unix_ = false;
 };
 
 }  // namespace quiver::worker

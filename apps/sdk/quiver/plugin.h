@@ -176,13 +176,16 @@ typedef struct qv_host {
      * per connection and pipelines queries from concurrent requests. With
      * `session` NULL any pooled connection runs it; with a session from
      * db_session_begin, that pinned connection runs it (for transactions).
-     * `out` (may be NULL) receives a handle for db_cancel.
-     * Returns QV_ENOTSUP when no database is configured.
+     * `out` (may be NULL) receives a handle for db_cancel, valid until the
+     * callback runs. The host copies `sql` and the params before returning:
+     * they need to live only for the call. Returns QV_ENOTSUP when no
+     * database is configured.
      */
     int (*db_query)(void* ctx, qv_db_session_t* session, const char* sql, size_t sql_len,
                     const qv_str_t* params, size_t param_count, qv_db_cb cb, void* arg,
                     qv_db_query_t** out);
-    /* Cancel a pending query: its callback runs with QV_DB_CANCELED. */
+    /* Cancel a pending query: its callback runs later (never inside this
+     * call) with QV_DB_CANCELED. Calling it after the callback ran is a bug. */
     void (*db_cancel)(qv_db_query_t* query);
     /* Pin one connection for a transaction; cb gets the session or NULL with
      * a QV_DB_* status. Release it with db_session_end (which issues
@@ -204,7 +207,8 @@ typedef struct qv_host {
  * file and err->message). `handle` is called once per request and must not
  * block: it either finishes the request at once or later from a callback.
  * `destroy` is called once, after every request given to the instance has
- * been finished or cancelled.
+ * been finished or cancelled; no timer or database callback reaches the
+ * instance after it returns.
  */
 typedef struct qv_plugin {
     uint32_t abi_version;  /* QV_ABI_VERSION */
