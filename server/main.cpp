@@ -12,6 +12,7 @@
 #include "server/common/config/help.hpp"
 #include "server/common/config/load.hpp"
 #include "server/common/log.hpp"
+#include "server/control.hpp"
 #include "server/master.hpp"
 #include "workers/entry.hpp"
 
@@ -30,6 +31,34 @@ int fail(const std::string& msg, int code) {
     return code;
 }
 
+// `quiver reload|status|stop`: find the control socket from the config (the
+// one given with --config, else /etc/quiver/quiver.yaml) and ask the master.
+int control(const quiver::CommandLine& cl) {
+    using namespace quiver;
+    ConfigSources src;
+    src.path = cl.config_path;
+    if (src.path.empty() && ::access("/etc/quiver/quiver.yaml", R_OK) == 0) src.path = "/etc/quiver/quiver.yaml";
+    src.env = environment();
+    src.cli = cl.overrides;
+    auto cfg = load_config(src);
+    std::string socket;
+    double timeout = 70;  // a reload waits for the new generation to be ready
+    if (cfg) {
+        socket = cfg->control_socket;
+        timeout = static_cast<double>(cfg->timeouts.worker + cfg->timeouts.graceful) / 1000.0 + 10;
+    } else {
+        // The file does not validate: still reach the master (which keeps
+        // serving and, for a reload, refuses the file and says why).
+        std::fprintf(stderr, "quiver: warning: %s\n", cfg.error().message().c_str());
+        socket = find_control_socket(src.path);
+    }
+    if (socket.empty())
+        return fail(std::string("no control_socket in ") + (src.path.empty() ? "the defaults" : src.path) +
+                        "; set control_socket (or --control-socket) to use '" + cl.rest[0] + "'",
+                    2);
+    return server::run_control_command(socket, cl.rest[0], timeout);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -43,11 +72,7 @@ int main(int argc, char** argv) {
         case Mode::kVersion: std::printf("quiver %s\n", QUIVER_VERSION); return 0;
         case Mode::kSettingsReference: std::fputs(settings_reference_md().c_str(), stdout); return 0;
         case Mode::kAnnotatedConfig: std::fputs(annotated_yaml().c_str(), stdout); return 0;
-        case Mode::kControl:
-            return fail("'" + (cl->rest.empty() ? std::string() : cl->rest[0]) +
-                            "': control commands are not available in this version; send signals to "
-                            "the master's pid (HUP reload, TERM stop) instead",
-                        2);
+        case Mode::kControl: return control(*cl);
         default: break;
     }
 
@@ -71,6 +96,7 @@ int main(int argc, char** argv) {
     log::parse_level(cfg->log.level, &level);
     log::init("master", level, cfg->log.error);
     auto config = std::make_shared<const Config>(std::move(*cfg));
-    server::Master master(config, std::move(src));
+    std::vector<std::string> args(argv, argv + argc);
+    server::Master master(config, std::move(src), std::move(args));
     return master.run();
 }

@@ -14,8 +14,14 @@
 #include <csignal>
 #include <cstring>
 
+#include <netdb.h>
+#include <sys/un.h>
+
+#include "quiver_build.h"
 #include "server/common/exit_codes.hpp"
 #include "server/common/log.hpp"
+
+extern char** environ;
 
 namespace quiver::server {
 
@@ -34,21 +40,51 @@ const char* signal_name(int sig) {
 
 }  // namespace
 
-Master::Master(ConfigPtr config, ConfigSources sources)
-    : config_(std::move(config)), sources_(std::move(sources)) {
+Master::Master(ConfigPtr config, ConfigSources sources, std::vector<std::string> argv)
+    : config_(std::move(config)), sources_(std::move(sources)), argv_(std::move(argv)) {
     uv_loop_init(&loop_);
 }
 
 Master::~Master() {
-    for (auto& l : listeners_) close_listener(l);
+    for (auto& l : listeners_) {
+        // After a binary upgrade the new master serves on these sockets: the
+        // files stay.
+        if (handed_over_) l.created_file = false;
+        close_listener(l);
+    }
     if (config_fd_ >= 0) ::close(config_fd_);
-    if (!config_->pidfile.empty()) ::unlink(config_->pidfile.c_str());
+    const std::string& pidfile = config_->pidfile;
+    if (!pidfile.empty()) {
+        // Remove it only while it still names us (not a new master's pid).
+        if (FILE* f = std::fopen(pidfile.c_str(), "r")) {
+            long pid = 0;
+            if (std::fscanf(f, "%ld", &pid) != 1) pid = 0;
+            std::fclose(f);
+            if (pid == ::getpid()) ::unlink(pidfile.c_str());
+        }
+    }
 }
 
 // ---- start ---------------------------------------------------------------------
 
 bool Master::bind_all() {
+    // A binary upgrade (USR2) hands the old master's sockets over as fds
+    // 3..3+N-1; they are matched to listeners by their bound address.
+    if (const char* n = std::getenv("QUIVER_UPGRADE_FDS")) {
+        int count = std::atoi(n);
+        for (int i = 0; i < count; ++i) inherited_fds_.push_back(3 + i);
+        if (const char* old = std::getenv("QUIVER_OLD_MASTER")) old_master_ = std::atoi(old);
+        ::unsetenv("QUIVER_UPGRADE_FDS");
+        ::unsetenv("QUIVER_OLD_MASTER");
+        for (int fd : inherited_fds_) ::fcntl(fd, F_SETFD, FD_CLOEXEC);
+    }
     for (const ListenSpec& spec : config_->listen) {
+        BoundListener inherited;
+        if (take_inherited(spec, &inherited)) {
+            log::info("listening on ", spec.address, " (inherited from master ", old_master_, ")");
+            listeners_.push_back(std::move(inherited));
+            continue;
+        }
         auto b = bind_listener(spec, config_->user, config_->group);
         if (!b) {
             log::error(b.error().message());
@@ -57,7 +93,56 @@ bool Master::bind_all() {
         log::info("listening on ", spec.address, " (", spec.protocol == Protocol::kUwsgi ? "uwsgi" : "http", ")");
         listeners_.push_back(std::move(*b));
     }
+    for (int& fd : inherited_fds_)
+        if (fd >= 0) {
+            ::close(fd);  // the new config no longer listens there
+            fd = -1;
+        }
     return true;
+}
+
+// Takes the inherited socket bound where `spec` says, if there is one.
+bool Master::take_inherited(const ListenSpec& spec, BoundListener* out) {
+    for (int& fd : inherited_fds_) {
+        if (fd < 0) continue;
+        sockaddr_storage ss{};
+        socklen_t len = sizeof ss;
+        if (::getsockname(fd, reinterpret_cast<sockaddr*>(&ss), &len) != 0) continue;
+        bool match = false;
+        if (spec.is_unix) {
+            auto* un = reinterpret_cast<sockaddr_un*>(&ss);
+            match = ss.ss_family == AF_UNIX && spec.path == un->sun_path;
+        } else if (ss.ss_family == AF_INET || ss.ss_family == AF_INET6) {
+            uint16_t port = ntohs(ss.ss_family == AF_INET ? reinterpret_cast<sockaddr_in*>(&ss)->sin_port
+                                                          : reinterpret_cast<sockaddr_in6*>(&ss)->sin6_port);
+            if (port == spec.port) {
+                addrinfo hints{};
+                hints.ai_socktype = SOCK_STREAM;
+                hints.ai_flags = AI_PASSIVE;
+                addrinfo* res = nullptr;
+                const char* host = spec.host.empty() || spec.host == "*" ? nullptr : spec.host.c_str();
+                if (::getaddrinfo(host, "0", &hints, &res) == 0) {
+                    for (addrinfo* ai = res; ai && !match; ai = ai->ai_next) {
+                        if (ai->ai_family != ss.ss_family) continue;
+                        if (ss.ss_family == AF_INET)
+                            match = std::memcmp(&reinterpret_cast<sockaddr_in*>(ai->ai_addr)->sin_addr,
+                                                &reinterpret_cast<sockaddr_in*>(&ss)->sin_addr, 4) == 0;
+                        else
+                            match = std::memcmp(&reinterpret_cast<sockaddr_in6*>(ai->ai_addr)->sin6_addr,
+                                                &reinterpret_cast<sockaddr_in6*>(&ss)->sin6_addr, 16) == 0;
+                    }
+                    ::freeaddrinfo(res);
+                }
+            }
+        }
+        if (!match) continue;
+        out->spec = spec;
+        out->fd = fd;
+        out->created_file = spec.is_unix;  // ours to remove when we stop for good
+        fd = -1;
+        return true;
+    }
+    return false;
 }
 
 bool Master::write_pidfile() {
@@ -68,7 +153,7 @@ bool Master::write_pidfile() {
         ssize_t n = ::read(fd, buf, sizeof buf - 1);
         ::close(fd);
         long pid = n > 0 ? std::strtol(buf, nullptr, 10) : 0;
-        if (pid > 0 && pid != ::getpid() && ::kill(static_cast<pid_t>(pid), 0) == 0) {
+        if (pid > 0 && pid != ::getpid() && pid != old_master_ && ::kill(static_cast<pid_t>(pid), 0) == 0) {
             log::error("pidfile ", path, " names pid ", pid, ", which is running; is quiver already running?");
             return false;
         }
@@ -142,11 +227,28 @@ int Master::run() {
         signals_[i].data = this;
         uv_signal_start(&signals_[i], on_signal, kSignals[i]);
     }
+    if (!config_->control_socket.empty()) {
+        control_ = std::make_unique<ControlServer>(
+            &loop_, [this](const std::string& cmd, ControlServer::Reply reply) { handle_command(cmd, std::move(reply)); });
+        if (old_master_) ::unlink(config_->control_socket.c_str());  // taking over from the old master
+        if (auto rc = control_->start(config_->control_socket); !rc) {
+            log::error(rc.error().message());
+            return 1;
+        }
+    }
+    uv_timer_init(&loop_, &debounce_);
+    debounce_.data = this;
+    watch_plugins();
     log::info("quiver master starting ", config_->workers, " workers (generation ", generation_, ")");
     slots_.resize(static_cast<size_t>(config_->workers));
     for (size_t i = 0; i < slots_.size(); ++i) slots_[i].current = spawn(static_cast<int>(i), generation_);
 
     uv_run(&loop_, UV_RUN_DEFAULT);
+    if (control_) {
+        if (handed_over_) control_.reset();  // its path belongs to the new master now
+        else control_->close();
+    }
+    unwatch_plugins();
     uv_walk(&loop_, [](uv_handle_t* h, void*) noexcept { if (!uv_is_closing(h)) uv_close(h, nullptr); }, nullptr);
     uv_run(&loop_, UV_RUN_DEFAULT);
     uv_loop_close(&loop_);
@@ -261,8 +363,9 @@ WorkerProc* Master::spawn(int slot, uint32_t generation) {
 }
 
 void Master::handle_control_line(WorkerProc* w, std::string_view line) {
-    if (line == "ready") {
+    if (line == "ready" || line.substr(0, 6) == "ready ") {
         if (w->state != WorkerProc::State::kStarting) return;
+        if (line.size() > 6) w->apps = std::string(line.substr(6));
         w->state = WorkerProc::State::kReady;
         log::debug("worker ", w->slot, " (pid ", w->pid, ") ready");
         for (Slot& s : slots_)
@@ -295,6 +398,14 @@ void Master::all_ready_check() {
         if (!s.current || s.current->state != WorkerProc::State::kReady) return;
     announced_ready_ = true;
     log::info("ready: ", slots_.size(), " workers serving (generation ", generation_, ")");
+    if (old_master_) {
+        // Binary upgrade: we serve now; the old master retires its workers
+        // gracefully and exits.
+        log::info("binary upgrade: asking the old master (pid ", old_master_, ") to stop gracefully");
+        if (::kill(old_master_, SIGTERM) != 0)
+            log::warning("kill(", old_master_, ", SIGTERM) failed: ", log::errno_text(errno));
+        old_master_ = 0;
+    }
 }
 
 void Master::retire(WorkerProc* w, std::string_view reason) {
@@ -442,9 +553,7 @@ void Master::on_signal(uv_signal_t* s, int signum) noexcept {
             for (WorkerProc* w : m->procs_) m->kill_worker(w, SIGUSR1);
             log::info("reopened log files");
             break;
-        case SIGUSR2:
-            log::warning("SIGUSR2 (binary upgrade) is not supported by this version; ignored");
-            break;
+        case SIGUSR2: m->handle_usr2(); break;
         case SIGTTIN: m->handle_ttin(); break;
         case SIGTTOU: m->handle_ttou(); break;
         default: break;
@@ -454,6 +563,13 @@ void Master::on_signal(uv_signal_t* s, int signum) noexcept {
 void Master::handle_term() {
     if (stopping_) return;
     stopping_ = true;
+    if (upgrading_) {
+        // The TERM comes from the new master we started: it serves on our
+        // sockets now, so leave their files (and the control socket) alone.
+        handed_over_ = true;
+        log::info("binary upgrade complete: handing over to the new master (pid ", upgrade_.pid, ")");
+    }
+    unwatch_plugins();
     log::info("graceful stop: waiting up to ", config_->timeouts.graceful, " ms for workers");
     uint64_t deadline = monotonic_ms() + config_->timeouts.graceful + 1000;
     for (WorkerProc* w : procs_) {
@@ -520,8 +636,9 @@ void Master::handle_hup() {
     log::info("HUP: reloading configuration");
     auto cfg = load_config(sources_);
     if (!cfg) {
-        last_reload_ = "failed: " + cfg.error().message();
+        last_reload_ = "refused: " + cfg.error().message();
         log::error("reload refused: ", cfg.error().message(), "; generation ", generation_, " keeps serving");
+        reload_answer(false, "reload refused: " + cfg.error().message());
         return;
     }
     next_config_ = std::make_shared<const Config>(std::move(*cfg));
@@ -596,6 +713,8 @@ void Master::finish_reload(bool ok, const std::string& why) {
         ++generation_;
         last_reload_ = "ok (generation " + std::to_string(generation_) + ")";
         log::info("reload complete: generation ", generation_, " serving with ", slots_.size(), " workers");
+        watch_plugins();
+        reload_answer(true, "reload complete: generation " + std::to_string(generation_) + " serving");
         return;
     }
     for (Slot& s : slots_) {
@@ -621,6 +740,191 @@ void Master::finish_reload(bool ok, const std::string& why) {
     last_reload_ = "failed: " + why;
     if (was_reloading || !why.empty())
         log::error("reload failed: ", why, "; generation ", generation_, " keeps serving");
+    reload_answer(false, "reload failed: " + why + "; generation " + std::to_string(generation_) +
+                             " keeps serving");
+}
+
+void Master::reload_answer(bool ok, const std::string& text) {
+    auto waiters = std::move(reload_waiters_);
+    reload_waiters_.clear();
+    for (auto& reply : waiters) reply((ok ? "ok " : "error ") + text);
+}
+
+// ---- control socket ---------------------------------------------------------
+
+void Master::handle_command(const std::string& cmd, ControlServer::Reply reply) {
+    if (cmd == "status") {
+        reply(status_text());
+    } else if (cmd == "reload") {
+        if (stopping_) {
+            reply("error stopping; not reloading");
+            return;
+        }
+        reload_waiters_.push_back(std::move(reply));
+        if (!reloading_) handle_hup();  // else: answered when the current one ends
+    } else if (cmd == "stop") {
+        reply("ok stopping gracefully (up to " + std::to_string(config_->timeouts.graceful) + " ms)");
+        handle_term();
+    } else {
+        reply("error unknown command '" + cmd + "' (commands: reload, status, stop)");
+    }
+}
+
+std::string Master::status_text() const {
+    uint64_t now = monotonic_ms();
+    std::string s = "ok quiver " QUIVER_VERSION " master pid " + std::to_string(::getpid()) + ", generation " +
+                    std::to_string(generation_) + ", " + std::to_string(slots_.size()) + " workers" +
+                    (reloading_ ? ", reloading" : "") + (stopping_ ? ", stopping" : "") + "\n";
+    s += "last reload: " + (last_reload_.empty() ? std::string("none") : last_reload_) + "\n";
+    s += "slot  pid      gen  state     requests    age      apps\n";
+    std::vector<const WorkerProc*> ws(procs_.begin(), procs_.end());
+    std::sort(ws.begin(), ws.end(), [](auto* a, auto* b) { return a->slot < b->slot || (a->slot == b->slot && a->generation < b->generation); });
+    for (const WorkerProc* w : ws) {
+        if (w->exited) continue;
+        const char* st = w->state == WorkerProc::State::kStarting ? "starting"
+                         : w->state == WorkerProc::State::kReady  ? "ready"
+                                                                   : "retiring";
+        uint64_t req = scoreboard_.slot(static_cast<size_t>(w->score_slot)).requests.load(std::memory_order_relaxed);
+        char line[256];
+        std::snprintf(line, sizeof line, "%-5d %-8d %-4u %-9s %-11llu %-8s ", w->slot, w->pid, w->generation, st,
+                      static_cast<unsigned long long>(req),
+                      (std::to_string((now - w->started_ms) / 1000) + "s").c_str());
+        s += line;
+        s += w->apps.empty() ? "-" : w->apps;
+        s += "\n";
+    }
+    return s;
+}
+
+// ---- reload.watch ------------------------------------------------------------
+
+// Watches the folder of every plugin file (a folder watch also sees an
+// atomic rename onto the file, which replaces its inode) and reloads after
+// reload_debounce ms without further changes (a `cp` writes many times).
+void Master::watch_plugins() {
+    unwatch_plugins();
+    if (!config_->reload_watch) return;
+    std::vector<std::string> dirs;
+    for (const AppSpec& a : config_->apps) {
+        std::string dir = a.plugin.substr(0, a.plugin.rfind('/'));
+        if (dir.empty()) dir = "/";
+        watched_files_.push_back(a.plugin.substr(a.plugin.rfind('/') + 1));
+        if (std::find(dirs.begin(), dirs.end(), dir) == dirs.end()) dirs.push_back(dir);
+    }
+    for (const std::string& dir : dirs) {
+        auto* ev = new uv_fs_event_t;
+        uv_fs_event_init(&loop_, ev);
+        ev->data = this;
+        int rc = uv_fs_event_start(
+            ev,
+            [](uv_fs_event_t* h, const char* name, int, int status) noexcept {
+                auto* m = static_cast<Master*>(h->data);
+                if (status < 0 || !name || m->stopping_) return;
+                if (std::find(m->watched_files_.begin(), m->watched_files_.end(), name) == m->watched_files_.end())
+                    return;
+                uv_timer_start(
+                    &m->debounce_,
+                    [](uv_timer_t* t) noexcept {
+                        auto* mm = static_cast<Master*>(t->data);
+                        log::info("a plugin file changed: reloading");
+                        if (mm->reloading_) {
+                            // Try again once the running reload is over.
+                            uv_timer_start(t, t->timer_cb, mm->config_->reload_debounce, 0);
+                            return;
+                        }
+                        mm->handle_hup();
+                    },
+                    m->config_->reload_debounce, 0);
+            },
+            dir.c_str(), 0);
+        if (rc != 0) {
+            log::warning("watching ", dir, " failed: ", uv_err_name(rc), "; plugin changes there will not reload");
+            uv_close(reinterpret_cast<uv_handle_t*>(ev), [](uv_handle_t* h) noexcept { delete reinterpret_cast<uv_fs_event_t*>(h); });
+            continue;
+        }
+        watches_.push_back(ev);
+    }
+}
+
+void Master::unwatch_plugins() {
+    for (uv_fs_event_t* ev : watches_)
+        uv_close(reinterpret_cast<uv_handle_t*>(ev), [](uv_handle_t* h) noexcept { delete reinterpret_cast<uv_fs_event_t*>(h); });
+    watches_.clear();
+    watched_files_.clear();
+}
+
+// ---- USR2: binary upgrade -------------------------------------------------------
+
+// Starts the quiver binary found on disk now (the file this master was run
+// from, possibly replaced since) with the same command line, handing it the
+// listening sockets. The new master starts its workers; once every one is
+// ready it sends us TERM, and we retire ours gracefully. If it fails first,
+// we go on serving as if nothing happened.
+void Master::handle_usr2() {
+    if (stopping_ || upgrading_ || reloading_) {
+        log::warning("USR2: ", stopping_ ? "stopping" : upgrading_ ? "an upgrade is already running" : "reloading",
+                     "; ignored");
+        return;
+    }
+    char buf[4096];
+    ssize_t n = ::readlink("/proc/self/exe", buf, sizeof buf - 1);
+    if (n <= 0) {
+        log::error("USR2: readlink(/proc/self/exe) failed: ", log::errno_text(errno));
+        return;
+    }
+    std::string exe(buf, static_cast<size_t>(n));
+    // A replaced binary shows as "path (deleted)": the new file is at path.
+    constexpr std::string_view kDeleted = " (deleted)";
+    if (exe.size() > kDeleted.size() && exe.compare(exe.size() - kDeleted.size(), kDeleted.size(), kDeleted) == 0)
+        exe.resize(exe.size() - kDeleted.size());
+
+    std::vector<uv_stdio_container_t> stdio(3 + listeners_.size());
+    for (int i = 0; i < 3; ++i) {
+        stdio[static_cast<size_t>(i)].flags = UV_INHERIT_FD;
+        stdio[static_cast<size_t>(i)].data.fd = i;
+    }
+    for (size_t i = 0; i < listeners_.size(); ++i) {
+        stdio[3 + i].flags = UV_INHERIT_FD;
+        stdio[3 + i].data.fd = listeners_[i].fd;
+    }
+    std::vector<std::string> env_strings;
+    for (char** e = environ; e && *e; ++e)
+        if (std::strncmp(*e, "QUIVER_UPGRADE_FDS=", 19) != 0 && std::strncmp(*e, "QUIVER_OLD_MASTER=", 18) != 0)
+            env_strings.emplace_back(*e);
+    env_strings.push_back("QUIVER_UPGRADE_FDS=" + std::to_string(listeners_.size()));
+    env_strings.push_back("QUIVER_OLD_MASTER=" + std::to_string(::getpid()));
+    std::vector<char*> env;
+    for (auto& e : env_strings) env.push_back(e.data());
+    env.push_back(nullptr);
+    std::vector<char*> args;
+    for (auto& a : argv_) args.push_back(const_cast<char*>(a.c_str()));
+    args.push_back(nullptr);
+
+    uv_process_options_t opts{};
+    opts.file = exe.c_str();
+    opts.args = args.data();
+    opts.env = env.data();
+    opts.stdio_count = static_cast<int>(stdio.size());
+    opts.stdio = stdio.data();
+    opts.exit_cb = [](uv_process_t* p, int64_t status, int sig) noexcept {
+        auto* m = static_cast<Master*>(p->data);
+        if (!m->handed_over_)
+            log::error("binary upgrade failed: the new master (pid ", p->pid, ") ",
+                       sig ? std::string("was killed by SIG") + signal_name(sig)
+                           : "exited with " + std::to_string(status),
+                       " before taking over; this master keeps serving");
+        m->upgrading_ = false;
+        uv_close(reinterpret_cast<uv_handle_t*>(p), nullptr);
+    };
+    upgrade_.data = this;
+    int rc = uv_spawn(&loop_, &upgrade_, &opts);
+    if (rc != 0) {
+        log::error("USR2: uv_spawn(", exe, ") failed: ", uv_err_name(rc), " (", uv_strerror(rc), ")");
+        uv_close(reinterpret_cast<uv_handle_t*>(&upgrade_), nullptr);
+        return;
+    }
+    upgrading_ = true;
+    log::info("USR2: started a new master from ", exe, " (pid ", upgrade_.pid, ")");
 }
 
 }  // namespace quiver::server

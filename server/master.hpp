@@ -13,6 +13,7 @@
 #include "server/common/config/config.hpp"
 #include "server/common/config/load.hpp"
 #include "server/common/scoreboard.hpp"
+#include "server/control.hpp"
 #include "server/listeners.hpp"
 
 namespace quiver::server {
@@ -38,6 +39,7 @@ struct WorkerProc {
     std::string control_buf;
     std::string error;         // what the worker reported before dying
     std::string retire_reason;
+    std::string apps;          // "name version, ..." as the worker reported at READY
 };
 
 // One worker position. During a reload it has a current and a next worker.
@@ -51,7 +53,9 @@ struct Slot {
 
 class Master {
 public:
-    Master(ConfigPtr config, ConfigSources sources);
+    // `argv` is the command line this master was started with (USR2 execs
+    // the binary on disk again with it).
+    Master(ConfigPtr config, ConfigSources sources, std::vector<std::string> argv);
     ~Master();
     Master(const Master&) = delete;
     Master& operator=(const Master&) = delete;
@@ -83,6 +87,13 @@ private:
     void handle_ttin();
     void handle_ttou();
     void finish_reload(bool ok, const std::string& why);
+    void reload_answer(bool ok, const std::string& text);
+    void handle_command(const std::string& cmd, ControlServer::Reply reply);
+    std::string status_text() const;
+    void watch_plugins();
+    void unwatch_plugins();
+    void handle_usr2();
+    bool take_inherited(const ListenSpec& spec, BoundListener* out);
     void maybe_finish();
 
     bool worker_alive(const WorkerProc* w) const { return w && !w->exited; }
@@ -111,6 +122,20 @@ private:
     int exit_code_ = 0;
     uint64_t stop_deadline_ms_ = 0;
     std::string last_reload_;        // "ok at ..." or the reason it failed
+    std::vector<std::string> argv_;
+    std::unique_ptr<ControlServer> control_;
+    std::vector<ControlServer::Reply> reload_waiters_;
+    // reload.watch: one inotify watch per plugin folder, and a debounce timer.
+    std::vector<uv_fs_event_t*> watches_;
+    std::vector<std::string> watched_files_;
+    uv_timer_t debounce_;
+    // USR2: sockets inherited from an old master (fd per listener address),
+    // the old master to retire once we are ready, and our own upgrade child.
+    std::vector<int> inherited_fds_;
+    int old_master_ = 0;
+    uv_process_t upgrade_;
+    bool upgrading_ = false;          // a new master of ours is starting
+    bool handed_over_ = false;        // a new master took our sockets: leave files alone at exit
 };
 
 }  // namespace quiver::server

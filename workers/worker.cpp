@@ -82,6 +82,8 @@ bool Worker::start() {
     stop_timer_.data = this;
     uv_timer_init(&loop_, &accept_timer_);
     accept_timer_.data = this;
+    uv_timer_init(&loop_, &deadline_timer_);
+    deadline_timer_.data = this;
     for (size_t i = 0; i < std::size(kSignals); ++i) {
         uv_signal_init(&loop_, &signals_[i]);
         signals_[i].data = this;
@@ -153,7 +155,13 @@ bool Worker::start_serving() {
         }
     }
     score_->state.store(static_cast<uint32_t>(WorkerState::kReady), std::memory_order_release);
-    send_control("ready");
+    std::string ready = "ready";
+    for (size_t i = 0; i < plugins_->apps().size(); ++i) {
+        const App& a = *plugins_->apps()[i];
+        ready += i ? ", " : " ";
+        ready += a.name + " " + (a.version.empty() ? std::string("-") : a.version);
+    }
+    send_control(ready);
     log::debug("worker ready");
     return true;
 }
@@ -430,7 +438,65 @@ void Worker::dispatch(Connection* c, Exchange* ex) {
         c->respond_error(ex, 404);
         return;
     }
+    ex->held = true;
+    if (uint64_t limit = config_->timeouts.request; limit > 0) {
+        // Deadlines are start + one constant: appending keeps the list sorted.
+        ex->deadline_ms = now_ms() + limit;
+        ex->dl_prev = dl_tail_;
+        ex->dl_next = nullptr;
+        if (dl_tail_) dl_tail_->dl_next = ex;
+        else dl_head_ = ex;
+        dl_tail_ = ex;
+        if (!uv_is_active(reinterpret_cast<uv_handle_t*>(&deadline_timer_))) arm_deadline();
+    }
     plugins_->handle(app, ex);
+}
+
+void Worker::deadline_remove(Exchange* ex) {
+    if (ex->deadline_ms == 0) return;
+    if (ex->dl_prev) ex->dl_prev->dl_next = ex->dl_next;
+    else if (dl_head_ == ex) dl_head_ = ex->dl_next;
+    if (ex->dl_next) ex->dl_next->dl_prev = ex->dl_prev;
+    else if (dl_tail_ == ex) dl_tail_ = ex->dl_prev;
+    ex->dl_prev = ex->dl_next = nullptr;
+    ex->deadline_ms = 0;
+}
+
+void Worker::arm_deadline() {
+    if (!dl_head_) {
+        uv_timer_stop(&deadline_timer_);
+        return;
+    }
+    uint64_t now = now_ms();
+    uv_timer_start(&deadline_timer_, on_deadline, dl_head_->deadline_ms > now ? dl_head_->deadline_ms - now : 0, 0);
+}
+
+void Worker::on_deadline(uv_timer_t* t) noexcept {
+    auto* w = static_cast<Worker*>(t->data);
+    uint64_t now = w->now_ms();
+    while (w->dl_head_ && w->dl_head_->deadline_ms <= now) {
+        Exchange* ex = w->dl_head_;
+        w->deadline_remove(ex);
+        w->handle_deadline(ex);
+    }
+    w->arm_deadline();
+}
+
+// A request ran past timeouts.request: the client gets 504 now (or, when a
+// streamed response already started, the connection is closed), then the
+// app's work is cancelled (its coroutine destroyed, its query cancelled on
+// the server). The worker lives on.
+void Worker::handle_deadline(Exchange* ex) {
+    log::warning("request ", ex->id_text, " (", ex->req.method_v(), " ", ex->req.path_v(), ", app ",
+                 ex->app ? ex->app->name : std::string("?"), ") ran past timeouts.request (",
+                 config_->timeouts.request, " ms): answering 504 and cancelling it");
+    ex->timed_out = true;
+    if (ex->conn) {
+        if (ex->state == Exchange::State::kHandling) ex->conn->respond_error(ex, 504);
+        else if (ex->state == Exchange::State::kStreaming) ex->conn->close();
+    }
+    // NOTE: ex is still valid: the app holds it, so nothing above freed it.
+    plugins_->cancel(ex);  // may finish and free ex
 }
 
 void Worker::exchange_finished(Exchange* ex) {
@@ -455,7 +521,8 @@ void Worker::exchange_finished(Exchange* ex) {
 }
 
 void Worker::exchange_detached(Exchange* ex) {
-    if (plugins_ && ex->app) plugins_->cancel(ex);
+    // A timed-out exchange is cancelled by handle_deadline itself.
+    if (plugins_ && ex->app && !ex->timed_out) plugins_->cancel(ex);
 }
 
 }  // namespace quiver::worker

@@ -77,6 +77,8 @@ public:
     void exchange_finished(Exchange* ex);
     // The connection went away while the app still holds ex.
     void exchange_detached(Exchange* ex);
+    // timeouts.request: the app gave ex back (or it is being freed).
+    void deadline_remove(Exchange* ex);
 
     // Shared read buffer: every read lands here and is parsed at once.
     char* read_buffer() { return read_buf_.get(); }
@@ -101,6 +103,9 @@ private:
     void pause_listeners();
     void resume_listeners();
     static void on_resume_accept(uv_timer_t* t) noexcept;
+    static void on_deadline(uv_timer_t* t) noexcept;
+    void handle_deadline(Exchange* ex);
+    void arm_deadline();
 
     ConfigPtr config_;
     WorkerArgs args_;
@@ -109,6 +114,9 @@ private:
     uv_timer_t tick_;
     uv_timer_t stop_timer_;
     uv_timer_t accept_timer_;          // resumes accepting after EMFILE
+    uv_timer_t deadline_timer_;        // timeouts.request: the oldest request's deadline
+    Exchange* dl_head_ = nullptr;      // requests held by apps, oldest first
+    Exchange* dl_tail_ = nullptr;
     bool listeners_paused_ = false;
     uv_signal_t signals_[5];
     uv_pipe_t control_;

@@ -11,7 +11,7 @@ import subprocess
 import threading
 import time
 
-from harness import (BIN, Server, check, connect, eq, free_port, get, main, plugin, Reader)
+from harness import (BIN, Load, Server, check, connect, eq, free_port, get, main, plugin, Reader)
 
 
 def run_quiver(*args, timeout=15):
@@ -131,47 +131,6 @@ def test_pidfile_and_term(tmp):
     finally:
         eq(srv.stop(), 0, "TERM exits 0")
     check(not os.path.exists(pidfile), "pidfile removed at exit")
-
-
-class Load:
-    """Keep-alive HTTP clients in threads, counting answers and failures."""
-
-    def __init__(self, port, path="/plaintext", clients=8):
-        self.port, self.path = port, path
-        self.ok = 0
-        self.fail = 0
-        self.stop = False
-        self.lock = threading.Lock()
-        self.threads = [threading.Thread(target=self.run, daemon=True) for _ in range(clients)]
-        for t in self.threads:
-            t.start()
-
-    def run(self):
-        s = None
-        while not self.stop:
-            try:
-                if s is None:
-                    s = connect(self.port, 2)
-                    rd = Reader(s)
-                s.sendall(b"GET %s HTTP/1.1\r\nHost: t\r\n\r\n" % self.path.encode())
-                r = rd.read()
-                with self.lock:
-                    if r.status == 200:
-                        self.ok += 1
-                    else:
-                        self.fail += 1
-            except (OSError, EOFError):
-                with self.lock:
-                    self.fail += 1
-                if s:
-                    s.close()
-                s = None
-                time.sleep(0.01)
-
-    def finish(self):
-        self.stop = True
-        for t in self.threads:
-            t.join(5)
 
 
 def test_kill9_worker_replaced_under_load(tmp):

@@ -13,6 +13,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import textwrap
 import time
 import traceback
@@ -241,6 +242,83 @@ def get(port, path, headers=(), timeout=5.0):
     h = "".join("%s: %s\r\n" % kv for kv in headers)
     raw = ("GET %s HTTP/1.1\r\nHost: t\r\n%sConnection: close\r\n\r\n" % (path, h)).encode()
     return request(port, raw, timeout)
+
+
+class Load:
+    """Keep-alive HTTP clients in threads, counting answers and failures."""
+
+    def __init__(self, port, path="/plaintext", clients=8):
+        self.port, self.path = port, path
+        self.ok = 0
+        self.fail = 0
+        self.statuses = {}
+        self.last_body = b""
+        self.stop = False
+        self.lock = threading.Lock()
+        self.threads = [threading.Thread(target=self.run, daemon=True) for _ in range(clients)]
+        for t in self.threads:
+            t.start()
+
+    def run(self):
+        s = None
+        while not self.stop:
+            try:
+                if s is None:
+                    s = connect(self.port, 2)
+                    rd = Reader(s)
+                s.sendall(b"GET %s HTTP/1.1\r\nHost: t\r\n\r\n" % self.path.encode())
+                r = rd.read()
+                with self.lock:
+                    self.statuses[r.status] = self.statuses.get(r.status, 0) + 1
+                    self.last_body = r.body
+                    if r.status == 200:
+                        self.ok += 1
+                    else:
+                        self.fail += 1
+                if r.header("Connection", "").lower() == "close":
+                    s.close()
+                    s = None
+            except (OSError, EOFError):
+                with self.lock:
+                    self.fail += 1
+                if s:
+                    s.close()
+                s = None
+                time.sleep(0.01)
+
+    def finish(self):
+        self.stop = True
+        for t in self.threads:
+            t.join(5)
+
+
+
+WRK_REPORT = """
+done = function(summary, latency, requests)
+  io.write(string.format("JSON {\\"requests\\": %d, \\"non2xx\\": %d, \\"connect\\": %d, \\"read\\": %d, "
+    .. "\\"write\\": %d, \\"timeout\\": %d}\\n", summary.requests, summary.errors.status,
+    summary.errors.connect, summary.errors.read, summary.errors.write, summary.errors.timeout))
+end
+"""
+
+
+def wrk_start(tmp, url, connections=64, seconds=20, threads=1):
+    """Starts wrk in the background; wrk_result() collects its counts."""
+    import json as _json  # noqa: F401
+    script = os.path.join(tmp, "report.lua")
+    with open(script, "w") as f:
+        f.write(WRK_REPORT)
+    return subprocess.Popen(["wrk", "-t%d" % threads, "-c%d" % connections, "-d%ds" % seconds, "--timeout", "5s",
+                             "-s", script, url], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+
+
+def wrk_result(proc, timeout=60):
+    import json as _json
+    out, _ = proc.communicate(timeout=timeout)
+    m = re.search(r"^JSON (.*)$", out, re.M)
+    if not m:
+        raise AssertionError("wrk failed:\n" + out)
+    return _json.loads(m.group(1))
 
 
 def check(cond, msg="check failed"):

@@ -1,6 +1,9 @@
 // SPDX-License-Identifier: MIT
 // Test plugin "slow": answers after a host timer (GET /slow?ms=N), at once
-// (GET /fast), or as a stream of three chunks 10 ms apart (GET /stream).
+// (GET /fast), or as a stream of three chunks 10 ms apart (GET /stream);
+// GET /spin never returns (a stuck loop, for the worker heartbeat), GET
+// /pgsleep?s=N runs `SELECT pg_sleep(N)` (for request deadlines), and GET
+// /crash dereferences NULL (a plugin that segfaults on one path).
 #include <quiver/app.hpp>
 
 #include <charconv>
@@ -15,6 +18,27 @@ public:
         ctx.router.get("/slow", &Slow::slow);
         ctx.router.get("/fast", &Slow::fast);
         ctx.router.get("/stream", &Slow::stream);
+        ctx.router.get("/spin", &Slow::spin);
+        ctx.router.get("/pgsleep", &Slow::pgsleep);
+        ctx.router.get("/crash", &Slow::crash);
+    }
+
+    quiver::Response spin(quiver::Request&) {
+        for (volatile unsigned long i = 0;; i = i + 1) {
+        }
+    }
+
+    quiver::Response crash(quiver::Request&) {
+        volatile int* p = nullptr;
+        *p = 1;
+        return quiver::Response::text("unreachable");
+    }
+
+    quiver::Task<quiver::Response> pgsleep(quiver::Request& req) {
+        const std::string s = req.query_param("s").value_or("1");
+        auto r = co_await ctx_.db.query("SELECT pg_sleep($1::float8)", s);
+        if (!r.ok()) co_return quiver::Response::text("db: " + std::string(r.error()) + "\n", 503);
+        co_return quiver::Response::text("slept " + s);
     }
 
     quiver::Task<quiver::Response> slow(quiver::Request& req) {

@@ -1,15 +1,26 @@
 // SPDX-License-Identifier: MIT
-// Test plugin "version": GET / answers the "version" setting (default "v1"),
-// so reload tests can tell generations apart.
+// Test plugin "version": GET / answers the "version" setting (default: the
+// build's QV_TEST_VERSION, "v1" unless built as version2), so reload tests
+// can tell generations and builds apart. With the setting `create: crash` its
+// create segfaults (a plugin that crashes while a new generation starts).
 #include <quiver/app.hpp>
 
 #include <string>
+
+#ifndef QV_TEST_VERSION
+#define QV_TEST_VERSION "v1"
+#endif
 
 namespace {
 
 class Version {
 public:
-    explicit Version(quiver::AppContext& ctx) : version_(ctx.settings.get_string("version", "v1")) {
+    explicit Version(quiver::AppContext& ctx)
+        : version_(ctx.settings.get_string("version", QV_TEST_VERSION)) {
+        if (ctx.settings.get_string("create", "") == "crash") {
+            volatile int* p = nullptr;
+            *p = 1;
+        }
         ctx.router.get("/", &Version::get);
     }
 
@@ -25,4 +36,4 @@ private:
 
 }  // namespace
 
-QUIVER_PLUGIN(Version, "version", "1.0.0")
+QUIVER_PLUGIN(Version, "version", QV_TEST_VERSION)

@@ -39,6 +39,10 @@ void Exchange::reset() {
     direct = false;
     canceled = false;
     counted = false;
+    held = false;
+    timed_out = false;
+    dl_prev = dl_next = nullptr;
+    deadline_ms = 0;
     mode = BodyMode::kLength;
     status = 0;
     body_bytes = 0;
@@ -244,7 +248,7 @@ void Connection::respond(Exchange* ex, int status, const OutHeader* headers, siz
 }
 
 void Connection::respond_error(Exchange* ex, int status) {
-    ex->close_after = ex->close_after || status >= 500 || status == 400 || status == 408 ||
+    ex->close_after = ex->close_after || status == 500 || status == 400 || status == 408 ||
                       status == 413 || status == 414 || status == 431 || status == 501 ||
                       status == 505;
     write_error(sink(ex), status, worker_->date(), worker_->server_header(), ex->req.is_head);
@@ -345,11 +349,12 @@ void Connection::advance_queue() {
 }
 
 void Connection::release_exchange(Exchange* ex) {
-    if (ex->state == Exchange::State::kDone) {
+    if (!ex->held) {
         worker_->exchange_finished(ex);
         worker_->free_exchange(ex);
     } else {
-        // The app still holds it: detach; the host frees it when finished.
+        // The app still holds it (unfinished, or answered 504 by its
+        // deadline): detach; the host frees it when the app finishes it.
         ex->conn = nullptr;
         ex->next = nullptr;
         worker_->exchange_detached(ex);

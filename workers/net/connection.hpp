@@ -47,6 +47,11 @@ struct Exchange {
     bool direct = false;          // at the head: bytes go straight to the connection
     bool canceled = false;
     bool counted = false;         // counted in the scoreboard's in_flight
+    bool held = false;            // the app has it and has not finished it yet
+    bool timed_out = false;       // answered 504 by timeouts.request
+    Exchange* dl_prev = nullptr;  // the worker's deadline list (timeouts.request)
+    Exchange* dl_next = nullptr;
+    uint64_t deadline_ms = 0;
     BodyMode mode = BodyMode::kLength;
     int status = 0;
     uint64_t body_bytes = 0;      // body bytes sent (access log)

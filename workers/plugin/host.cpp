@@ -77,11 +77,26 @@ void svc_log(void* ctx, int level, const char* msg, size_t len) {
     log::write(l, s);
 }
 
+// The app gives a request back. Returns QV_OK when the connection still
+// waits for this response; otherwise the exchange was answered already (504)
+// or its client is gone, and the app's response is dropped.
+int release_from_app(Exchange* ex) {
+    if (!ex->held) return QV_EALREADY;
+    ex->held = false;
+    Worker* w = reinterpret_cast<Worker*>(ex->app->host.reserved[0]);
+    w->deadline_remove(ex);
+    if (ex->conn == nullptr) return finish_detached(ex);
+    if (ex->state == Exchange::State::kDone) return QV_ECANCELED;  // 504 sent; the queue frees it
+    return QV_OK;
+}
+
+bool gone(const Exchange* ex) { return ex->conn == nullptr || ex->state == Exchange::State::kDone; }
+
 int svc_respond(qv_request_t* r, int status, const qv_header_t* headers, size_t n,
                 const char* body, size_t body_len) {
     Exchange* ex = exchange_of(r);
-    if (ex->conn == nullptr) return finish_detached(ex);
-    if (ex->state != Exchange::State::kHandling) return QV_EALREADY;
+    if (ex->held && ex->state == Exchange::State::kStreaming) return QV_EINVAL;  // use stream_end
+    if (int rc = release_from_app(ex); rc != QV_OK) return rc;
     if (status < 200 || status > 599) {
         refuse(ex, "status outside 200..599");
         return QV_EINVAL;
@@ -97,7 +112,8 @@ int svc_respond(qv_request_t* r, int status, const qv_header_t* headers, size_t 
 
 int svc_stream_start(qv_request_t* r, int status, const qv_header_t* headers, size_t n) {
     Exchange* ex = exchange_of(r);
-    if (ex->conn == nullptr) return QV_ECANCELED;  // finished by stream_end
+    if (!ex->held) return QV_EALREADY;
+    if (gone(ex)) return QV_ECANCELED;  // still finished by stream_end
     if (ex->state != Exchange::State::kHandling) return QV_EALREADY;
     if (status < 200 || status > 599) {
         refuse(ex, "status outside 200..599");
@@ -113,7 +129,8 @@ int svc_stream_start(qv_request_t* r, int status, const qv_header_t* headers, si
 
 int svc_stream_write(qv_request_t* r, const char* data, size_t len) {
     Exchange* ex = exchange_of(r);
-    if (ex->conn == nullptr) return QV_ECANCELED;
+    if (!ex->held) return QV_EALREADY;
+    if (gone(ex)) return QV_ECANCELED;
     if (ex->state != Exchange::State::kStreaming) return QV_EINVAL;
     ex->conn->stream_write(ex, std::string_view(data ? data : "", data ? len : 0));
     return QV_OK;
@@ -121,14 +138,13 @@ int svc_stream_write(qv_request_t* r, const char* data, size_t len) {
 
 int svc_stream_end(qv_request_t* r) {
     Exchange* ex = exchange_of(r);
-    if (ex->conn == nullptr) return finish_detached(ex);
+    if (int rc = release_from_app(ex); rc != QV_OK) return rc;
     if (ex->state == Exchange::State::kHandling) {
         // stream_end without a start (e.g. a refused start already answered
         // 500, or an app giving up): nothing valid was sent, answer 500.
         ex->conn->respond_error(ex, 500);
         return QV_EINVAL;
     }
-    if (ex->state != Exchange::State::kStreaming) return QV_EALREADY;
     ex->conn->stream_end(ex);
     return QV_OK;
 }

@@ -128,12 +128,13 @@ Result<void> Builder::store_string(const Setting& s, std::string_view text, cons
     if (s.type == Type::kEnum &&
         std::find(s.choices.begin(), s.choices.end(), text) == s.choices.end())
         return origin.error("expected " + describe_type(s) + ", got " + shown(text));
-    if (s.check)
-        if (auto ok = s.check(text); !ok) return origin.error(ok.error().message());
+    bool resolve = s.type == Type::kPath && !text.empty() && text != "-";
+    std::string value = resolve ? resolve_path(text, origin.base_dir) : std::string(text);
+    if (s.check)  // a path is checked where it leads
+        if (auto ok = s.check(value); !ok) return origin.error(ok.error().message());
     auto* f = std::get_if<FieldRef<std::string>>(&s.field);
     if (!f) table_bug(s, "a string needs a string field");
-    bool resolve = s.type == Type::kPath && !text.empty() && text != "-";
-    f->get(draft_) = resolve ? resolve_path(text, origin.base_dir) : std::string(text);
+    f->get(draft_) = std::move(value);
     return {};
 }
 

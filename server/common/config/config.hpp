@@ -87,6 +87,9 @@ struct Config {
     uint64_t max_requests = 0;             // 0 = never recycle
     uint64_t max_requests_jitter = 0;
     std::vector<std::string> forwarded_allow_ips = {"127.0.0.1", "::1"};
+    std::string control_socket;            // "" = none; `quiver reload|status|stop` talk to it
+    bool reload_watch = false;             // reload when a plugin file changes
+    uint64_t reload_debounce = 500;        // ms of quiet after a change before reloading
 };
 
 using ConfigPtr = std::shared_ptr<const Config>;

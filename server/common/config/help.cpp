@@ -49,7 +49,7 @@ std::string flag_usage(const Setting& s) {
     if (s.type == Type::kBool)
         out += "[=BOOL]";
     else if (!s.metavar.empty())
-        out += " " + std::string(s.metavar);
+        out.append(" ").append(s.metavar);
     return out;
 }
 
@@ -84,7 +84,7 @@ std::string help_text() {
         std::string left = o.short_flag.empty() ? std::string(o.flag)
                                                  : std::string(o.short_flag) + ", " +
                                                        std::string(o.flag);
-        if (!o.metavar.empty()) left += " " + std::string(o.metavar);
+        if (!o.metavar.empty()) left.append(" ").append(o.metavar);
         out += two_columns(left, o.doc);
     }
     out += "\nCommands:\n";
@@ -97,11 +97,13 @@ std::string help_text() {
     std::string_view section;
     for (const Setting& s : config::settings()) {
         if (s.section != section) {
-            out += "\n" + std::string(s.section) + ":\n";
+            out.append("\n").append(s.section).append(":\n");
             section = s.section;
         }
-        std::string left = s.flag.empty() ? std::string(s.name) + " (file only)" : flag_usage(s);
-        std::string where = "[" + display_default(s) + "] " + std::string(s.name);
+        std::string left = flag_usage(s);
+        if (s.flag.empty()) left.assign(s.name).append(" (file only)");
+        std::string where = "[";
+        where.append(display_default(s)).append("] ").append(s.name);
         if (!s.flag.empty()) where += ", " + config::env_name(s);
         out += two_columns(left, std::string(s.doc) + "\n" + where);
     }

@@ -52,7 +52,9 @@ Num core_int(std::string_view v, std::string& json) {
     auto [p, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), magnitude, base);
     (void)p;
     if (ec != std::errc{} || (negative && magnitude > (uint64_t{1} << 63))) return Num::kOutOfRange;
-    json = (negative && magnitude != 0 ? "-" : "") + std::to_string(magnitude);
+    json.clear();
+    if (negative && magnitude != 0) json.push_back('-');
+    json += std::to_string(magnitude);
     return Num::kYes;
 }
 
@@ -84,7 +86,7 @@ Num core_float(std::string_view v, std::string& json) {
     }
     size_t nz = int_part.find_first_not_of('0');
     out += nz == std::string_view::npos ? "0" : std::string(int_part.substr(nz));
-    if (dot) out += "." + (frac.empty() ? std::string("0") : std::string(frac));
+    if (dot) out.append(".").append(frac.empty() ? std::string_view("0") : frac);
     out += exp;
     if (!std::isfinite(std::strtod(out.c_str(), nullptr))) return Num::kOutOfRange;
     json = std::move(out);

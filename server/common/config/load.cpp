@@ -9,12 +9,13 @@
 #include <unistd.h>
 #include <yaml-cpp/yaml.h>
 
+#include <algorithm>
 #include <array>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
 #include <map>
-#include <set>
+#include <optional>
 
 #include "server/common/config/builder.hpp"
 #include "server/common/config/json.hpp"
@@ -33,7 +34,6 @@ constexpr int kMaxDepth = 64;
 constexpr std::array<std::string_view, 5> kListenKeys = {"address", "protocol", "backlog",
                                                          "mode", "name"};
 constexpr std::array<std::string_view, 4> kAppKeys = {"name", "plugin", "mount", "settings"};
-
 
 std::string_view kind_of(const YAML::Node& n) {
     if (n.IsMap()) return "a mapping";
@@ -78,8 +78,7 @@ private:
                                const std::string& path, std::string_view expected);
 
     Result<void> read_root(const YAML::Node& root);
-    Result<void> read_section(const std::string& name, const YAML::Node& key,
-                              const YAML::Node& value);
+    Result<void> read_section(const std::string& name, const YAML::Node& value);
     Result<void> read_setting(const Setting& s, const YAML::Node& key, const YAML::Node& value,
                               const std::string& path);
     Result<void> read_string_list(const Setting& s, const YAML::Node& key,
@@ -155,7 +154,7 @@ Result<void> Reader::read_root(const YAML::Node& root) {
                                     const YAML::Node& value) -> Result<void> {
         const Setting* s = find_setting(name);
         if (s && name.find('.') == std::string::npos) return read_setting(*s, key, value, name);
-        if (is_section(name)) return read_section(name, key, value);
+        if (is_section(name)) return read_section(name, value);
         if (s) {
             size_t dot = name.find('.');
             return fail(key.Mark(), name, "unknown key; write " + name.substr(dot + 1) +
@@ -179,8 +178,7 @@ Result<void> Reader::read_root(const YAML::Node& root) {
     });
 }
 
-Result<void> Reader::read_section(const std::string& name, [[maybe_unused]] const YAML::Node& key,
-                                  const YAML::Node& value) {
+Result<void> Reader::read_section(const std::string& name, const YAML::Node& value) {
     if (name == "database") builder_.touch_database();
     if (value.IsNull()) return {};  // "database:" alone turns the pool on with defaults
     if (!value.IsMap())
@@ -445,7 +443,6 @@ Result<void> Reader::to_json(const YAML::Node& n, const std::string& path, int d
     bool first = true;
     auto r = each_entry(n, path + ".", [&](const std::string& name, const YAML::Node& k,
                                            const YAML::Node& v) -> Result<void> {
-        if (k.IsNull()) return fail(k.Mark(), path, "a key cannot be null");
         if (auto ok = check_utf8(name); !ok)
             return fail(k.Mark(), path, "a key is " + ok.error().message());
         if (!first) out += ", ";
@@ -501,7 +498,7 @@ Result<std::string> read_file(const std::string& path) {
 
 }  // namespace
 
-Result<Config> load_config(const ConfigSources& src) {
+Result<Config> load_config(const ConfigSources& src) try {
     auto cwd = current_dir();
     if (!cwd) return unexpected(cwd.error());
     Builder builder;
@@ -519,10 +516,12 @@ Result<Config> load_config(const ConfigSources& src) {
     Config c = std::move(builder).finish();
     c.source = std::move(source);
     return c;
+} catch (const std::exception& e) {  // bad_alloc: yaml-cpp's own are caught in Reader::read
+    return unexpected(Errc::kSystem, {}, "loading the configuration: " + std::string(e.what()));
 }
 
 Result<Config> load_config_text(std::string_view yaml, std::string_view source_name,
-                                const std::string& base_dir) {
+                                const std::string& base_dir) try {
     std::string base = base_dir;
     if (std::filesystem::path(base).is_relative()) {
         auto cwd = current_dir();
@@ -535,6 +534,34 @@ Result<Config> load_config_text(std::string_view yaml, std::string_view source_n
     Config c = std::move(builder).finish();
     c.source = std::string(source_name);
     return c;
+} catch (const std::exception& e) {
+    return unexpected(Errc::kSystem, {}, "loading the configuration: " + std::string(e.what()));
+}
+
+}  // namespace quiver
+
+namespace quiver {
+
+// Lenient on purpose: `quiver reload` must reach the master even when the
+// edited file does not validate, so that the master refuses it and says why.
+std::string find_control_socket(const std::string& path) {
+    if (const char* env = std::getenv("QUIVER_CONTROL_SOCKET"); env && *env) return env;
+    if (path.empty()) return {};
+    try {
+        const YAML::Node root = YAML::LoadFile(path);
+        if (!root.IsMap()) return {};
+        const YAML::Node n = root["control_socket"];
+        if (!n || !n.IsScalar()) return {};
+        std::string p = n.Scalar();
+        if (!p.empty() && p[0] != '/') {
+            size_t slash = path.rfind('/');
+            std::string dir = slash == std::string::npos ? "." : path.substr(0, slash);
+            p = dir + "/" + p;
+        }
+        return p;
+    } catch (const std::exception&) {
+        return {};
+    }
 }
 
 }  // namespace quiver

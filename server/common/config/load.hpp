@@ -35,6 +35,11 @@ struct ConfigSources {
 // A config error is Errc::kInvalid; a missing plugin file is Errc::kNotFound.
 Result<Config> load_config(const ConfigSources& src);
 
+// The control_socket a config file names (QUIVER_CONTROL_SOCKET first),
+// read leniently: for `quiver reload|status|stop` when the file itself does
+// not validate. "" when there is none.
+std::string find_control_socket(const std::string& path);
+
 // Defaults, then `yaml` alone (no env, no flags). Used by workers to read the
 // master's dump. `source_name` names it in messages and becomes Config::source;
 // relative paths resolve against `base_dir`.

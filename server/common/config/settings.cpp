@@ -91,6 +91,12 @@ constexpr Setting kTable[] = {
      .metavar = "FILE", .aliases = "pid",
      .doc = "Write the master's process id to this file; empty = none.",
      .long_doc = "A relative path is relative to the config file's folder."},
+    {.name = "control_socket", .section = "Server", .type = Type::kPath,
+     .field = cfg<&Config::control_socket>(), .default_text = "", .check = check_socket_path,
+     .flag = "--control-socket", .metavar = "FILE",
+     .doc = "Unix socket where the master answers reload, status and stop; empty = none.",
+     .long_doc = "`quiver reload|status|stop -c FILE` reads the same configuration to find "
+                 "it. A relative path is relative to the config file's folder."},
     // ---- http
     {.name = "server_header", .section = "HTTP", .type = Type::kString,
      .field = cfg<&Config::server_header>(), .default_text = "quiver",
@@ -123,6 +129,20 @@ constexpr Setting kTable[] = {
                  "scalars become JSON numbers, booleans and null by the YAML 1.2 core schema "
                  "(`8`, `0x1F`, `1.5`, `true`, `null`, `~`); quoted scalars stay strings.\n\n"
                  "Apps can only be given in the configuration file."},
+    // ---- reload
+    {.name = "reload.watch", .section = "Reload", .type = Type::kBool,
+     .field = cfg<&Config::reload_watch>(), .default_text = "false", .flag = "--reload-watch",
+     .metavar = "BOOL",
+     .doc = "Reload when an app's plugin file changes, as on HUP.",
+     .long_doc = "The master watches the folder of each plugin and reloads once the folder "
+                 "has been quiet for `reload.debounce`. Deploy by renaming the new file into "
+                 "place (`install`, `mv`): a reader never sees half a file."},
+    {.name = "reload.debounce", .section = "Reload", .type = Type::kDuration,
+     .field = cfg<&Config::reload_debounce>(), .default_text = "500ms", .min = 1,
+     .max = 3'600'000, .flag = "--reload-debounce", .metavar = "DURATION",
+     .doc = "Quiet time after a plugin file change before the reload starts.",
+     .long_doc = "A copy writes a file in many pieces; waiting for quiet keeps the reload "
+                 "from loading a partial file."},
     // ---- limits
     {.name = "limits.request_line", .section = "Limits", .type = Type::kSize,
      .field = cfg<&Config::limits, &Http1Limits::request_line>(), .default_text = "8190",

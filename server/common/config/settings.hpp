@@ -54,12 +54,15 @@ using Field = std::variant<FieldRef<int>, FieldRef<uint32_t>, FieldRef<uint64_t>
 
 // field<&Draft::config, &Config::timeouts, &Timeouts::header>() reaches
 // draft.config.timeouts.header; cfg<...>() starts at draft.config.
+// clang-format off
 template <auto... Members>
 constexpr auto field() {
-    using T = std::remove_cvref_t<decltype((std::declval<Draft&>().*....*Members))>;
-    return FieldRef<T>{[](Draft& d) -> T& { return (d.*....*Members); },
-                       [](const Draft& d) -> const T& { return (d.*....*Members); }};
+    // A left fold over .*: ((d .* M1) .* M2) .* M3.
+    using T = std::remove_cvref_t<decltype((std::declval<Draft&>() .* ... .* Members))>;
+    return FieldRef<T>{[](Draft& d) -> T& { return (d .* ... .* Members); },
+                       [](const Draft& d) -> const T& { return (d .* ... .* Members); }};
 }
+// clang-format on
 template <auto... Members>
 constexpr auto cfg() {
     return field<&Draft::config, Members...>();

@@ -246,11 +246,7 @@ Result<ListenSpec> parse_address(std::string_view text, const std::string& base_
         if (path[0] == '@') return invalid("abstract unix sockets are not supported");
         spec.is_unix = true;
         spec.path = resolve_path(path, base_dir);
-        constexpr size_t kMax = sizeof(sockaddr_un::sun_path) - 1;
-        if (spec.path.size() > kMax)
-            return invalid("socket path " + shown(spec.path) + " is " +
-                           std::to_string(spec.path.size()) + " bytes; a unix socket allows " +
-                           std::to_string(kMax));
+        if (auto ok = check_socket_path(spec.path); !ok) return unexpected(ok.error());
         spec.address = "unix:" + spec.path;
         return spec;
     }
@@ -426,6 +422,14 @@ Result<void> check_mount(std::string_view s) {
         if (slash == s.npos) break;
         start = slash + 1;
     }
+    return {};
+}
+
+Result<void> check_socket_path(std::string_view s) {
+    constexpr size_t kMax = sizeof(sockaddr_un::sun_path) - 1;
+    if (s.size() > kMax)
+        return invalid("socket path " + shown(s) + " is " + std::to_string(s.size()) +
+                       " bytes; a unix socket allows " + std::to_string(kMax));
     return {};
 }
 

@@ -54,6 +54,7 @@ Result<void> check_account(std::string_view s);       // user / group name or nu
 Result<void> check_app_name(std::string_view s);      // [A-Za-z0-9._-]{1,64}
 Result<void> check_listener_name(std::string_view s); // printable ASCII, no spaces, <= 255
 Result<void> check_mount(std::string_view s);         // "/", "/api": an absolute path prefix
+Result<void> check_socket_path(std::string_view s);   // fits sockaddr_un (107 bytes); "" ok
 Result<void> check_utf8(std::string_view s);
 
 // Lexically normal absolute path: `path` itself when absolute, else base_dir/path.
