@@ -20,6 +20,7 @@
 #include "quiver_build.h"
 #include "server/common/exit_codes.hpp"
 #include "server/common/log.hpp"
+#include "server/systemd.hpp"
 
 extern char** environ;
 
@@ -77,11 +78,23 @@ bool Master::bind_all() {
         ::unsetenv("QUIVER_UPGRADE_FDS");
         ::unsetenv("QUIVER_OLD_MASTER");
         for (int fd : inherited_fds_) ::fcntl(fd, F_SETFD, FD_CLOEXEC);
+        inherited_names_.assign(inherited_fds_.size(), "");
+    }
+    // systemd socket activation: LISTEN_FDNAMES (FileDescriptorName=) picks
+    // the listener by name, else the bound address does.
+    for (auto& a : systemd::take_activated_sockets()) {
+        inherited_fds_.push_back(a.fd);
+        inherited_names_.push_back(a.name);
+    }
+    for (int fd : inherited_fds_) {
+        // Workers accept without blocking; systemd passes blocking sockets.
+        int fl = ::fcntl(fd, F_GETFL);
+        if (fl >= 0) ::fcntl(fd, F_SETFL, fl | O_NONBLOCK);
     }
     for (const ListenSpec& spec : config_->listen) {
         BoundListener inherited;
         if (take_inherited(spec, &inherited)) {
-            log::info("listening on ", spec.address, " (inherited from master ", old_master_, ")");
+            log::info("listening on ", spec.address, old_master_ ? " (inherited from the old master)" : " (socket activation)");
             listeners_.push_back(std::move(inherited));
             continue;
         }
@@ -95,7 +108,8 @@ bool Master::bind_all() {
     }
     for (int& fd : inherited_fds_)
         if (fd >= 0) {
-            ::close(fd);  // the new config no longer listens there
+            log::warning("an inherited socket (fd ", fd, ") matches no listener; closing it");
+            ::close(fd);
             fd = -1;
         }
     return true;
@@ -103,7 +117,17 @@ bool Master::bind_all() {
 
 // Takes the inherited socket bound where `spec` says, if there is one.
 bool Master::take_inherited(const ListenSpec& spec, BoundListener* out) {
-    for (int& fd : inherited_fds_) {
+    // A name given by systemd wins over matching by address.
+    for (size_t i = 0; i < inherited_fds_.size(); ++i) {
+        if (inherited_fds_[i] < 0 || inherited_names_[i].empty() || inherited_names_[i] != spec.name) continue;
+        out->spec = spec;
+        out->fd = inherited_fds_[i];
+        out->created_file = false;  // the manager owns the socket file
+        inherited_fds_[i] = -1;
+        return true;
+    }
+    for (size_t i = 0; i < inherited_fds_.size(); ++i) {
+        int& fd = inherited_fds_[i];
         if (fd < 0) continue;
         sockaddr_storage ss{};
         socklen_t len = sizeof ss;
@@ -138,7 +162,9 @@ bool Master::take_inherited(const ListenSpec& spec, BoundListener* out) {
         if (!match) continue;
         out->spec = spec;
         out->fd = fd;
-        out->created_file = spec.is_unix;  // ours to remove when we stop for good
+        // An old master's unix socket is ours to remove when we stop for
+        // good; one from systemd belongs to systemd.
+        out->created_file = spec.is_unix && inherited_names_[i].empty() && old_master_ != 0;
         fd = -1;
         return true;
     }
@@ -203,7 +229,12 @@ int Master::run() {
     // on the config format and the ABI.
     self_exe_ = "/proc/self/exe";
 
+    if (::geteuid() == 0 && config_->user.empty() && !config_->allow_root) {
+        log::error("refusing to run app code as root: set `user` (for example nobody), or allow_root: true");
+        return 1;
+    }
     if (!bind_all()) return 1;
+    watchdog_ms_ = systemd::watchdog_usec() / 1000;
     auto sb = Scoreboard::create(Scoreboard::kMaxSlots);
     if (!sb) {
         log::error(sb.error().message());
@@ -398,6 +429,9 @@ void Master::all_ready_check() {
         if (!s.current || s.current->state != WorkerProc::State::kReady) return;
     announced_ready_ = true;
     log::info("ready: ", slots_.size(), " workers serving (generation ", generation_, ")");
+    // After a binary upgrade this master is systemd's main process from now
+    // on (the unit needs NotifyAccess=all for the message to count).
+    notify_status(old_master_ ? "READY=1\nMAINPID=" + std::to_string(::getpid()) : std::string("READY=1"));
     if (old_master_) {
         // Binary upgrade: we serve now; the old master retires its workers
         // gracefully and exits.
@@ -499,6 +533,22 @@ void Master::on_tick(uv_timer_t* t) noexcept { static_cast<Master*>(t->data)->su
 
 void Master::supervise() {
     uint64_t now = monotonic_ms();
+    // The ping comes from this loop: a master that stops turning stops
+    // pinging, and systemd restarts it after WatchdogSec.
+    if (watchdog_ms_ && now - last_ping_ms_ >= watchdog_ms_ / 2) {
+        systemd::notify("WATCHDOG=1");
+        last_ping_ms_ = now;
+    }
+    if (now - last_status_ms_ >= 2000) {
+        uint64_t total = 0;
+        for (const WorkerProc* w : procs_)
+            if (!w->exited) total += scoreboard_.slot(static_cast<size_t>(w->score_slot)).requests.load(std::memory_order_relaxed);
+        if (last_status_ms_ && total >= last_requests_)
+            rps_ = static_cast<double>(total - last_requests_) * 1000.0 / static_cast<double>(now - last_status_ms_);
+        last_requests_ = total;
+        last_status_ms_ = now;
+        if (announced_ready_ && !stopping_) notify_status("");
+    }
     for (WorkerProc* w : procs_) {
         if (w->exited) continue;
         if (w->state == WorkerProc::State::kRetiring || (stopping_ && w->stop_deadline_ms)) {
@@ -568,6 +618,8 @@ void Master::handle_term() {
         // sockets now, so leave their files (and the control socket) alone.
         handed_over_ = true;
         log::info("binary upgrade complete: handing over to the new master (pid ", upgrade_.pid, ")");
+    } else {
+        systemd::notify("STOPPING=1\nSTATUS=stopping gracefully");
     }
     unwatch_plugins();
     log::info("graceful stop: waiting up to ", config_->timeouts.graceful, " ms for workers");
@@ -584,6 +636,7 @@ void Master::handle_quick() {
     stopping_ = true;
     quick_ = true;
     if (!halt_) log::info("quick stop");
+    if (!handed_over_) systemd::notify("STOPPING=1\nSTATUS=stopping");
     uint64_t deadline = monotonic_ms() + kQuickStopMs;
     for (WorkerProc* w : procs_) {
         w->stop_deadline_ms = deadline;
@@ -634,6 +687,8 @@ void Master::handle_hup() {
         return;
     }
     log::info("HUP: reloading configuration");
+    systemd::notify("RELOADING=1\nMONOTONIC_USEC=" + std::to_string(systemd::monotonic_usec()) +
+                    "\nSTATUS=reloading");
     auto cfg = load_config(sources_);
     if (!cfg) {
         last_reload_ = "refused: " + cfg.error().message();
@@ -745,9 +800,24 @@ void Master::finish_reload(bool ok, const std::string& why) {
 }
 
 void Master::reload_answer(bool ok, const std::string& text) {
+    notify_status("READY=1");
     auto waiters = std::move(reload_waiters_);
     reload_waiters_.clear();
     for (auto& reply : waiters) reply((ok ? "ok " : "error ") + text);
+}
+
+std::string Master::status_line() const {
+    char rps[32];
+    std::snprintf(rps, sizeof rps, "%.0f", rps_);
+    return std::to_string(slots_.size()) + " workers, generation " + std::to_string(generation_) + ", " + rps +
+           " req/s, last reload: " + (last_reload_.empty() ? std::string("none") : last_reload_);
+}
+
+void Master::notify_status(std::string_view extra) {
+    std::string msg(extra);
+    if (!msg.empty()) msg += "\n";
+    msg += "STATUS=" + status_line();
+    systemd::notify(msg);
 }
 
 // ---- control socket ---------------------------------------------------------

@@ -94,6 +94,8 @@ private:
     void unwatch_plugins();
     void handle_usr2();
     bool take_inherited(const ListenSpec& spec, BoundListener* out);
+    void notify_status(std::string_view extra);
+    std::string status_line() const;
     void maybe_finish();
 
     bool worker_alive(const WorkerProc* w) const { return w && !w->exited; }
@@ -132,6 +134,13 @@ private:
     // USR2: sockets inherited from an old master (fd per listener address),
     // the old master to retire once we are ready, and our own upgrade child.
     std::vector<int> inherited_fds_;
+    std::vector<std::string> inherited_names_;   // LISTEN_FDNAMES, parallel to inherited_fds_
+    // systemd: watchdog interval (0 = none), last ping, STATUS= bookkeeping.
+    uint64_t watchdog_ms_ = 0;
+    uint64_t last_ping_ms_ = 0;
+    uint64_t last_status_ms_ = 0;
+    uint64_t last_requests_ = 0;
+    double rps_ = 0;
     int old_master_ = 0;
     uv_process_t upgrade_;
     bool upgrading_ = false;          // a new master of ours is starting

@@ -49,7 +49,13 @@ void set_title(int argc, char** argv, const std::string& title) {
 // Drops to user/group (supplementary groups from the user's membership) and
 // makes sure there is no way back to root.
 bool drop_privileges(const Config& c) {
-    if (c.user.empty() && c.group.empty()) return true;
+    if (c.user.empty() && c.group.empty()) {
+        if (::geteuid() == 0 && !c.allow_root) {
+            log::error("refusing to run app code as root: set `user` (or allow_root: true)");
+            return false;
+        }
+        return true;
+    }
     if (::geteuid() != 0) {
         log::warning("user/group set but not running as root; keeping uid ", ::getuid());
         return true;
@@ -57,8 +63,12 @@ bool drop_privileges(const Config& c) {
     uid_t uid = 0;
     gid_t gid = 0;
     std::string user_name;
+    auto numeric = [](const std::string& s) {
+        return !s.empty() && s.find_first_not_of("0123456789") == std::string::npos;
+    };
     if (!c.user.empty()) {
-        struct passwd* pw = ::getpwnam(c.user.c_str());
+        struct passwd* pw = numeric(c.user) ? ::getpwuid(static_cast<uid_t>(std::stoul(c.user)))
+                                            : ::getpwnam(c.user.c_str());
         if (!pw) {
             log::error("getpwnam(", c.user, ") failed: no such user");
             return false;
@@ -68,7 +78,8 @@ bool drop_privileges(const Config& c) {
         user_name = pw->pw_name;
     }
     if (!c.group.empty()) {
-        struct group* gr = ::getgrnam(c.group.c_str());
+        struct group* gr = numeric(c.group) ? ::getgrgid(static_cast<gid_t>(std::stoul(c.group)))
+                                            : ::getgrnam(c.group.c_str());
         if (!gr) {
             log::error("getgrnam(", c.group, ") failed: no such group");
             return false;
@@ -132,11 +143,10 @@ int run(int argc, char** argv) {
     log::init(role, level, cfg->log.error);
     // If the master dies without telling us, stop like on TERM.
     ::prctl(PR_SET_PDEATHSIG, SIGTERM, 0, 0, 0);
-    if (!drop_privileges(*cfg)) return exit_code::kBootError;
     set_title(argc, argv, "quiver: worker " + std::to_string(args.slot) + " gen " +
                               std::to_string(args.generation));
     auto config = std::make_shared<const Config>(std::move(*cfg));
-    Worker w(config, std::move(args));
+    Worker w(config, std::move(args), [config] { return drop_privileges(*config); });
     return w.run();
 }
 

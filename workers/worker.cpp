@@ -26,8 +26,11 @@ constexpr int kSignals[] = {SIGTERM, SIGQUIT, SIGINT, SIGUSR1, SIGHUP};
 constexpr size_t kMaxFreeExchanges = 1024;
 }  // namespace
 
-Worker::Worker(ConfigPtr config, WorkerArgs args)
-    : config_(std::move(config)), args_(std::move(args)), read_buf_(new char[kReadBufferSize]) {
+Worker::Worker(ConfigPtr config, WorkerArgs args, std::function<bool()> drop_privileges)
+    : config_(std::move(config)),
+      args_(std::move(args)),
+      drop_privileges_(std::move(drop_privileges)),
+      read_buf_(new char[kReadBufferSize]) {
     uv_loop_init(&loop_);
     score_ = &dummy_score_;
 }
@@ -105,6 +108,17 @@ bool Worker::start() {
     }
 
     plugins_ = std::make_unique<PluginHost>(this);
+    if (auto copied = plugins_->copy_all(config_->apps); !copied) {
+        log::error(copied.error().detail);
+        send_control("error " + copied.error().detail);
+        exit_code_ = exit_code::kPluginLoadError;
+        return false;
+    }
+    if (drop_privileges_ && !drop_privileges_()) {
+        send_control("error could not drop privileges (see the log)");
+        exit_code_ = exit_code::kBootError;
+        return false;
+    }
     if (config_->database.enabled) {
         // The pool connects first, so that apps may query from create; a
         // database that is down does not stop the worker (queries fail fast

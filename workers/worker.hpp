@@ -6,6 +6,7 @@
 
 #include <uv.h>
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -39,7 +40,9 @@ struct WorkerArgs {
 
 class Worker {
 public:
-    Worker(ConfigPtr config, WorkerArgs args);
+    // `drop_privileges` runs once the plugin files are copied, before any
+    // plugin code is loaded; false stops the worker.
+    Worker(ConfigPtr config, WorkerArgs args, std::function<bool()> drop_privileges);
     ~Worker();
     Worker(const Worker&) = delete;
     Worker& operator=(const Worker&) = delete;
@@ -109,6 +112,7 @@ private:
 
     ConfigPtr config_;
     WorkerArgs args_;
+    std::function<bool()> drop_privileges_;
     uv_loop_t loop_;
     uv_check_t check_;
     uv_timer_t tick_;

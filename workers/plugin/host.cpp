@@ -361,16 +361,39 @@ PluginHost::PluginHost(Worker* worker) : worker_(worker) {}
 
 void PluginHost::set_pool(pg::Pool* pool) { t_pool = pool; }
 
-PluginHost::~PluginHost() { unload_all(); }
+PluginHost::~PluginHost() {
+    unload_all();
+    for (auto& c : copies_) ::close(c.second);
+}
+
+Result<void> PluginHost::copy_all(const std::vector<AppSpec>& specs) {
+    for (const AppSpec& spec : specs) {
+        auto copy = private_copy(spec.plugin);
+        if (!copy)
+            return unexpected(Errc::kInvalid, "plugin refused",
+                              "plugin " + spec.plugin + " (app " + spec.name + "): " + copy.error().message());
+        copies_.emplace_back(spec.plugin, *copy);
+    }
+    return {};
+}
 
 Result<App*> PluginHost::load(const AppSpec& spec) {
     auto fail = [&](std::string why) -> Result<App*> {
         return unexpected(Errc::kInvalid, "plugin refused", "plugin " + spec.plugin + " (app " +
                                                                 spec.name + "): " + why);
     };
-    auto copy = private_copy(spec.plugin);
-    if (!copy) return fail(copy.error().message());
-    int memfd = *copy;
+    int memfd = -1;
+    for (auto it = copies_.begin(); it != copies_.end(); ++it)
+        if (it->first == spec.plugin) {
+            memfd = it->second;
+            copies_.erase(it);
+            break;
+        }
+    if (memfd < 0) {
+        auto copy = private_copy(spec.plugin);
+        if (!copy) return fail(copy.error().message());
+        memfd = *copy;
+    }
     std::string proc_path = "/proc/self/fd/" + std::to_string(memfd);
     void* dl = ::dlopen(proc_path.c_str(), RTLD_NOW | RTLD_LOCAL);
     if (!dl) {

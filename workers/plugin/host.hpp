@@ -29,6 +29,9 @@ public:
     PluginHost(const PluginHost&) = delete;
     PluginHost& operator=(const PluginHost&) = delete;
 
+    // Makes the private copy of every plugin file (while the worker still has
+    // the rights to read them; privileges are dropped after this).
+    Result<void> copy_all(const std::vector<AppSpec>& specs);
     // Loads and creates one app. The error message names the file and why.
     Result<App*> load(const AppSpec& spec);
     // Hands a request to its app.
@@ -46,6 +49,7 @@ public:
 private:
     Worker* worker_;
     std::vector<std::unique_ptr<App>> apps_;
+    std::vector<std::pair<std::string, int>> copies_;   // plugin path -> private memfd
 };
 
 }  // namespace quiver::worker

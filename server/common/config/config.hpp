@@ -82,6 +82,7 @@ struct Config {
     std::string user;            // "" = keep
     std::string group;
     std::string pidfile;
+    bool allow_root = false;               // workers may run as root without `user`
     std::string server_header = "quiver";  // value of the Server header; "" = none
     uint32_t max_connections = 10000;      // per worker
     uint64_t max_requests = 0;             // 0 = never recycle

@@ -86,6 +86,13 @@ constexpr Setting kTable[] = {
      .metavar = "GROUP",
      .doc = "Run workers with this group (name or gid); empty = the user's group.",
      .long_doc = "Used with `user`; when empty, the user's primary group applies."},
+    {.name = "allow_root", .section = "Server", .type = Type::kBool,
+     .field = cfg<&Config::allow_root>(), .default_text = "false", .flag = "--allow-root",
+     .metavar = "BOOL",
+     .doc = "Let workers run app code as root when no `user` is set.",
+     .long_doc = "Started as root without `user`, quiver refuses to start workers (they would "
+                 "run plugins with every privilege) unless this is true. Set `user` instead "
+                 "wherever you can."},
     {.name = "pidfile", .section = "Server", .type = Type::kPath,
      .field = cfg<&Config::pidfile>(), .default_text = "", .flag = "--pid", .short_flag = "-p",
      .metavar = "FILE", .aliases = "pid",
