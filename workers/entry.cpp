@@ -22,15 +22,18 @@ namespace quiver::worker {
 
 namespace {
 
+// Every worker of a generation inherits the same open memfd, and so one
+// shared file offset: read with pread at our own offsets.
 std::string read_all(int fd) {
     std::string s;
     char buf[8192];
-    ::lseek(fd, 0, SEEK_SET);
+    off_t off = 0;
     for (;;) {
-        ssize_t n = ::read(fd, buf, sizeof buf);
+        ssize_t n = ::pread(fd, buf, sizeof buf, off);
         if (n < 0 && errno == EINTR) continue;
         if (n <= 0) break;
         s.append(buf, static_cast<size_t>(n));
+        off += n;
     }
     return s;
 }
@@ -133,6 +136,10 @@ int run(int argc, char** argv) {
     log::set_role(role);
     std::string text = read_all(config_fd);
     ::close(config_fd);
+    if (text.empty()) {
+        log::error("config hand-over failed: the master's config is empty");
+        return exit_code::kConfigMismatch;
+    }
     auto cfg = load_config_text(text, "<resolved config from master>", "/");
     if (!cfg) {
         log::error("config hand-over failed: ", cfg.error().message());

@@ -88,7 +88,14 @@ FeedResult UwsgiCodec::feed(const char* data, size_t len) {
         }
         if (err == nullptr) err = finish_vars();
         if (err != nullptr) return fail(err, pos);
-        if (body_len_ > limits_.body) return fail("request body too large", pos);
+        if (body_len_ > limits_.body) {
+            // Nginx forwards our answer: a 413 (the connection then reads
+            // and drops the rest of the body before closing) instead of a
+            // reset that Nginx would turn into a 502.
+            FeedResult r = fail("request body too large", pos);
+            failure_.status = r.status = 413;
+            return r;
+        }
         stage_ = Stage::kBody;
         req_.body.reserve(static_cast<size_t>(body_len_));
     }

@@ -97,6 +97,7 @@ std::string TrustedProxies::set(const std::vector<std::string>& entries) {
     any_ = false;
     for (const std::string& e : entries) {
         std::string_view s = trim(e);
+        if (s.empty()) return e.empty() ? std::string("(empty entry)") : e;
         if (s == "*") {
             any_ = true;
             continue;
@@ -137,31 +138,47 @@ bool TrustedProxies::contains(std::string_view ip) const {
     return false;
 }
 
+// Every field line with this name, in order, as one list (RFC 9110 §5.3:
+// repeated lines mean the same as one comma-joined line; a proxy may append
+// its own line after the client's).
+std::vector<std::string_view> all_items(const Request& req, std::string_view name) {
+    std::vector<std::string_view> out;
+    for (const HeaderSpan& h : req.headers)
+        if (iequals(req.view(h.name), name))
+            for (std::string_view item : split_list(req.view(h.value))) out.push_back(item);
+    return out;
+}
+
 void apply_forwarded(Request& req, const TrustedProxies& trusted, bool peer_trusted) {
     if (!peer_trusted && !trusted.contains(req.remote_addr)) return;
-    std::string_view xff = req.header("X-Forwarded-For");
-    std::string_view fwd = req.header("Forwarded");
-    std::string_view proto = req.header("X-Forwarded-Proto");
-    std::vector<std::string_view> hops;
-    if (!xff.empty()) {
-        hops = split_list(xff);
-    } else if (!fwd.empty()) {
-        for (std::string_view el : split_list(fwd)) hops.push_back(param(el, "for"));
-        if (proto.empty()) {
-            auto els = split_list(fwd);
-            if (!els.empty()) proto = param(els.back(), "proto");
-        }
+    std::vector<std::string_view> hops = all_items(req, "X-Forwarded-For");
+    std::vector<std::string_view> protos = all_items(req, "X-Forwarded-Proto");
+    bool from_forwarded = false;
+    std::vector<std::string_view> elements;
+    if (hops.empty()) {
+        elements = all_items(req, "Forwarded");
+        for (std::string_view el : elements) hops.push_back(param(el, "for"));
+        from_forwarded = !elements.empty();
     }
     // Walk from the nearest hop back: the first one that is not a trusted
-    // proxy itself is the client (nginx's real_ip_recursive).
+    // proxy itself is the client (nginx's real_ip_recursive). The scheme is
+    // the one the hop next to the client saw.
     std::string client;
+    size_t client_index = hops.size();
     for (size_t i = hops.size(); i-- > 0;) {
         std::string canon;
         if (!parse_ip(hops[i], nullptr, &canon)) break;  // "unknown", "_hidden", garbage: stop
         client = canon;
+        client_index = i;
         if (!trusted.contains(canon)) break;
     }
     if (!client.empty()) req.remote_addr = client;
+    // X-Forwarded-Proto (one scheme per hop, nearest last: the first is what
+    // the client used) wins; else the proto of Forwarded's client element.
+    std::string_view proto;
+    if (!protos.empty()) proto = protos.front();
+    else if (from_forwarded && client_index < elements.size()) proto = param(elements[client_index], "proto");
+    else if (from_forwarded && !elements.empty()) proto = param(elements.back(), "proto");
     if (!proto.empty()) {
         if (iequals(proto, "https")) req.scheme = "https";
         else if (iequals(proto, "http")) req.scheme = "http";

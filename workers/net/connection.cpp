@@ -81,6 +81,14 @@ bool Connection::open(int fd, bool is_unix, std::string remote_addr) {
         close();
         return false;
     }
+    if (listen_->protocol == Protocol::kUwsgi && !is_unix &&
+        !worker_->trusted_proxies().contains(remote_addr_)) {
+        // uwsgi carries REMOTE_ADDR and HTTPS as the proxy states them: only
+        // a proxy listed in forwarded_allow_ips may speak it over TCP.
+        log::warning("uwsgi connection from ", remote_addr_, " refused: not in forwarded_allow_ips");
+        close();
+        return false;
+    }
     idle_since_ms_ = worker_->now_ms();
     resume_reading();
     update_deadline();
@@ -188,7 +196,9 @@ void Connection::handle_message() {
 void Connection::handle_codec_error(int status, std::string_view reason) {
     no_more_requests_ = true;
     pending_in_.clear();
-    log::info("bad request from ", remote_addr_, ": ", reason, status ? "" : " (closing)");
+    log::info(listen_->protocol == Protocol::kUwsgi ? "bad uwsgi request on " : "bad request from ",
+              listen_->protocol == Protocol::kUwsgi ? listen_->address : remote_addr_, ": ", reason,
+              status ? "" : " (closing)");
     if (status == 0) {
         // uwsgi framing errors: there is no one to answer (Nginx sees the close).
         if (head_ == nullptr) close();
@@ -259,7 +269,9 @@ void Connection::respond_error(Exchange* ex, int status) {
 
 void Connection::stream_start(Exchange* ex, int status, const OutHeader* headers, size_t n) {
     ResponseHead h = make_head(ex, status, false);
-    if (ex->req.http_minor >= 1) {
+    // Nginx's uwsgi module reads no chunked coding from its upstream: over
+    // uwsgi (as for HTTP/1.0) the body ends when the connection closes.
+    if (ex->req.http_minor >= 1 && listen_->protocol == Protocol::kHttp) {
         h.mode = BodyMode::kChunked;
     } else {
         // HTTP/1.0 has no chunked coding: the body ends when we close.
@@ -445,7 +457,10 @@ void Connection::drain() {
 // kLingerMs), so a response is not destroyed by a reset (nginx's lingering close).
 void Connection::begin_close() {
     if (closing_) return;
-    if (eof_) {
+    // uwsgi: the request was read whole and nothing else can follow it, so
+    // there is no unread input to turn our close into a reset.
+    bool whole_uwsgi = listen_->protocol == Protocol::kUwsgi && !codec_->in_message() && pending_in_.empty();
+    if (eof_ || whole_uwsgi) {
         close();
         return;
     }

@@ -114,7 +114,7 @@ INVALID = [
             b"xy"), {}),
     ("body over the limit",
      packet([("REQUEST_METHOD", "POST"), ("CONTENT_LENGTH", "11")], b"x" * 11),
-     {"limits": {"body": 10}}),
+     {"limits": {"body": 10}, "status": 413}),
     ("vars block over uwsgi_buffer",
      packet([("REQUEST_METHOD", "GET"), ("HTTP_X", "v" * 40)]),
      {"limits": {"uwsgi_buffer": 32}}),
@@ -137,7 +137,7 @@ def main():
     for desc, raw, opt in INVALID:
         incomplete = opt.get("incomplete", False)
         invalid.append((raw, emit_yaml(desc, opt.get("before", []),
-                                       status=None if incomplete else 0,
+                                       status=None if incomplete else opt.get("status", 0),
                                        incomplete=incomplete, limits=opt.get("limits"))))
     write_cases(here, "valid", "bin", valid)
     write_cases(here, "invalid", "bin", invalid)
