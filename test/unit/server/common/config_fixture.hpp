@@ -64,7 +64,7 @@ std::string error_of(const Result<T>& r) {
 // it to check_same() below and to the settings table.
 inline void field_count_guard(const Config& c) {
     [[maybe_unused]] const auto& [f1, f2, f3, f4, f5, f6, f7, f8, f9, f10, f11, f12, f13, f14, f15,
-                                  f16] = c;
+                                  f16, f17, f18, f19, f20] = c;
     [[maybe_unused]] const auto& [l1, l2, l3, l4, l5, l6, l7, l8, l9] = ListenSpec{};
     [[maybe_unused]] const auto& [a1, a2, a3, a4] = AppSpec{};
     [[maybe_unused]] const auto& [h1, h2, h3, h4, h5] = c.limits;
@@ -120,11 +120,15 @@ inline void check_same(const Config& a, const Config& b, bool compare_source = t
     CHECK(a.user == b.user);
     CHECK(a.group == b.group);
     CHECK(a.pidfile == b.pidfile);
+    CHECK(a.allow_root == b.allow_root);
     CHECK(a.server_header == b.server_header);
     CHECK(a.max_connections == b.max_connections);
     CHECK(a.max_requests == b.max_requests);
     CHECK(a.max_requests_jitter == b.max_requests_jitter);
     CHECK(a.forwarded_allow_ips == b.forwarded_allow_ips);
+    CHECK(a.control_socket == b.control_socket);
+    CHECK(a.reload_watch == b.reload_watch);
+    CHECK(a.reload_debounce == b.reload_debounce);
 }
 
 }  // namespace quiver::test

@@ -8,6 +8,7 @@
 
 #include "server/common/config/builder.hpp"
 #include "server/common/config/load.hpp"
+#include "server/common/config/values.hpp"
 #include "test/unit/server/common/config_fixture.hpp"
 
 namespace quiver {
@@ -89,8 +90,13 @@ max_requests_jitter: 50
 user: www-data
 group: "33"
 pidfile: /run/quiver.pid
+allow_root: true
 server_header: quiver/1 (test)
 forwarded_allow_ips: [10.0.0.0/8, "::1", 192.168.1.7]
+control_socket: run/ctl.sock
+reload:
+  watch: true
+  debounce: 2s
 limits:
   request_line: 4k
   header_fields: 64
@@ -137,8 +143,12 @@ database:
     CHECK(c.user == "www-data");
     CHECK(c.group == "33");
     CHECK(c.pidfile == "/run/quiver.pid");
+    CHECK(c.allow_root);
     CHECK(c.server_header == "quiver/1 (test)");
     CHECK(c.forwarded_allow_ips == std::vector<std::string>{"10.0.0.0/8", "::1", "192.168.1.7"});
+    CHECK(c.control_socket == dir / "run/ctl.sock");
+    CHECK(c.reload_watch);
+    CHECK(c.reload_debounce == 2000);
     CHECK(c.limits.request_line == 4096);
     CHECK(c.limits.header_fields == 64);
     CHECK(c.limits.header_size == 16384);
@@ -390,6 +400,9 @@ TEST_CASE("errors name file:line:col, the key path and what is wrong") {
         {"database:\n  enabled: maybe\n",
          "quiver.yaml:2:12: database.enabled: expected true or false, got \"maybe\""},
         {"database:\n  pool: 65\n", "quiver.yaml:2:9: database.pool: must be in 1..64, got 65"},
+        {"reload:\n  debounce: 0ms\n",
+         "quiver.yaml:2:13: reload.debounce: must be in 1ms..1h, got 0s"},
+        {"reload: true\n", "quiver.yaml:1:9: reload: expected a mapping, got a scalar"},
         {"server_header: \"a\\r\\nSet-Cookie: x\"\n",
          "quiver.yaml:1:16: server_header: contains control character 0x0d"},
         {"forwarded_allow_ips: [10.0.0.0/33]\n",
@@ -466,6 +479,17 @@ TEST_CASE("errors name file:line:col, the key path and what is wrong") {
         CAPTURE(yaml);
         CHECK(yaml_error(c.yaml) == c.message);
     }
+}
+
+TEST_CASE("socket paths must fit a unix socket address, after resolution") {
+    std::string name(100, 's');
+    CHECK(yaml_error("control_socket: /" + name + "\n") == "(no error)");
+    TempDir dir;  // the folder's path makes the relative name too long
+    CHECK(error_of(load_yaml(dir, "control_socket: " + name + "\n")) ==
+          dir / "quiver.yaml:1:17: control_socket: socket path " + config::shown(dir / name) +
+              " is " + std::to_string((dir / name).size()) + " bytes; a unix socket allows 107");
+    CHECK(error_of(load_yaml(dir, "listen: [\"unix:" + name + "\"]\n")).find(
+              "listen[0]: socket path") != std::string::npos);
 }
 
 TEST_CASE("a missing plugin file names the file and the errno text") {
@@ -568,6 +592,8 @@ user: "1000"
 pidfile: q.pid
 server_header: ""
 forwarded_allow_ips: "*"
+control_socket: ctl.sock
+reload: {watch: yes, debounce: 1s}
 max_requests: 10
 max_requests_jitter: 3
 apps:
