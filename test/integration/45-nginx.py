@@ -586,5 +586,49 @@ def test_client_address_from_trusted_proxies_only(tmp):
         st.close()
 
 
+def test_uwsgi_over_tcp_only_from_trusted_peers(tmp):
+    # uwsgi states REMOTE_ADDR and HTTPS for the client: over TCP only a peer
+    # in forwarded_allow_ips may speak it; anyone else is closed unanswered.
+    port = free_port()
+    srv = Server(tmp, f"""
+        workers: 1
+        listen:
+          - address: 127.0.0.1:{port}
+            protocol: uwsgi
+        forwarded_allow_ips: ["127.0.0.2"]
+        apps:
+          - {{name: echo, plugin: {plugin('echo')}, mount: /}}
+        """, port=port)
+
+    def send_from(source):
+        s = socket.socket()
+        s.settimeout(5)
+        s.bind((source, 0))
+        s.connect(("127.0.0.1", port))
+        try:
+            s.sendall(uwsgi_packet(uwsgi_request_vars(uri="/t", extra=[("REMOTE_ADDR", "203.0.113.9")])))
+            s.shutdown(socket.SHUT_WR)
+            data = b""
+            while True:
+                try:
+                    c = s.recv(65536)
+                except ConnectionResetError:
+                    break
+                if not c:
+                    break
+                data += c
+            return data
+        finally:
+            s.close()
+
+    try:
+        eq(send_from("127.0.0.1"), b"", "an untrusted peer is closed without a reply")
+        srv.wait_log(r"uwsgi connection from 127\.0\.0\.1 refused: not in forwarded_allow_ips")
+        reply = send_from("127.0.0.2")
+        check(reply.startswith(b"HTTP/1.1 200 "), "a trusted peer is served: %r" % reply[:60])
+    finally:
+        srv.stop()
+
+
 if __name__ == "__main__":
     main(globals())
