@@ -145,7 +145,7 @@ inline void finish(Request& req, const Response& r) noexcept {
     char id[64];
     const std::string_view rid = req.request_id();
     const std::size_t id_len = std::min(rid.size(), sizeof id);
-    std::memcpy(id, rid.data(), id_len);
+    if (id_len != 0) std::memcpy(id, rid.data(), id_len);
     if (req.respond(r) == QV_EINVAL) {
         try {
             std::string line = "request ";
