@@ -402,6 +402,9 @@ void Master::handle_control_line(WorkerProc* w, std::string_view line) {
         for (Slot& s : slots_)
             if (s.current == w) s.young_deaths = s.young_deaths > 0 ? s.young_deaths : 0;
         all_ready_check();
+    } else if (line == "draining") {
+        w->draining = true;
+        maybe_answer_reload();
     } else if (line.substr(0, 6) == "error ") {
         w->error = std::string(line.substr(6));
     } else if (line.substr(0, 7) == "retire ") {
@@ -509,6 +512,7 @@ void Master::handle_exit(WorkerProc* w, int64_t status, int sig) {
         }
         break;
     }
+    maybe_answer_reload();
     uv_close(reinterpret_cast<uv_handle_t*>(&w->process), [](uv_handle_t* h) noexcept {
         auto* wp = static_cast<WorkerProc*>(h->data);
         wp->master->handle_closed(wp);
@@ -769,7 +773,10 @@ void Master::finish_reload(bool ok, const std::string& why) {
         last_reload_ = "ok (generation " + std::to_string(generation_) + ")";
         log::info("reload complete: generation ", generation_, " serving with ", slots_.size(), " workers");
         watch_plugins();
-        reload_answer(true, "reload complete: generation " + std::to_string(generation_) + " serving");
+        // Answered once every retiring worker has stopped accepting: from
+        // then on every new connection meets the new generation.
+        reload_done_text_ = "reload complete: generation " + std::to_string(generation_) + " serving";
+        maybe_answer_reload();
         return;
     }
     for (Slot& s : slots_) {
@@ -797,6 +804,16 @@ void Master::finish_reload(bool ok, const std::string& why) {
         log::error("reload failed: ", why, "; generation ", generation_, " keeps serving");
     reload_answer(false, "reload failed: " + why + "; generation " + std::to_string(generation_) +
                              " keeps serving");
+}
+
+void Master::maybe_answer_reload() {
+    if (reload_done_text_.empty()) return;
+    for (const WorkerProc* w : procs_)
+        if (!w->exited && w->state == WorkerProc::State::kRetiring && !w->draining && w->generation < generation_)
+            return;
+    std::string text = std::move(reload_done_text_);
+    reload_done_text_.clear();
+    reload_answer(true, text);
 }
 
 void Master::reload_answer(bool ok, const std::string& text) {

@@ -40,6 +40,7 @@ struct WorkerProc {
     std::string error;         // what the worker reported before dying
     std::string retire_reason;
     std::string apps;          // "name version, ..." as the worker reported at READY
+    bool draining = false;     // reported that it stopped accepting
 };
 
 // One worker position. During a reload it has a current and a next worker.
@@ -127,6 +128,8 @@ private:
     std::vector<std::string> argv_;
     std::unique_ptr<ControlServer> control_;
     std::vector<ControlServer::Reply> reload_waiters_;
+    std::string reload_done_text_;   // the answer once the old generation stopped accepting
+    void maybe_answer_reload();
     // reload.watch: one inotify watch per plugin folder, and a debounce timer.
     std::vector<uv_fs_event_t*> watches_;
     std::vector<std::string> watched_files_;

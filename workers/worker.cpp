@@ -275,6 +275,8 @@ void Worker::stop_graceful() {
     log::debug("graceful stop: ", connections_.size(), " connections open");
     for (auto& l : listeners_) l->close();
     uv_timer_stop(&accept_timer_);
+    // The master answers a reload once the old generation stops accepting.
+    send_control("draining");
     for (Connection* c : connections_) c->drain();
     uv_timer_start(
         &stop_timer_,

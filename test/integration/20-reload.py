@@ -76,6 +76,37 @@ def test_ten_reloads_under_load_no_errors(tmp):
         srv.stop()
 
 
+def test_ten_reloads_under_db_load_no_errors(tmp):
+    # The same rolling reloads with the load on /db: every generation's
+    # workers connect their pools before they report ready, so no request
+    # meets a worker without a database connection.
+    url = os.environ.get("QUIVER_TEST_PG_URL")
+    check(url, "QUIVER_TEST_PG_URL is set (packaging/dev test starts the database)")
+    port = free_port()
+    app_copy(tmp, "version")
+    ctl, text = config(tmp, port, extra="database: {url: '%s', pool: 2}" % url)
+    text = text.replace("  - name: slow\n", "  - name: bench\n    plugin: %s\n    mount: /b\n  - name: slow\n"
+                        % plugin("bench"))
+    srv = Server(tmp, text, port=port)
+    try:
+        eq(get(port, "/b/db").status, 200)
+        wrk = wrk_start(tmp, "http://127.0.0.1:%d/b/db" % port, connections=64, seconds=20)
+        time.sleep(1)
+        for i, build in enumerate(["version2", "version"] * 5):
+            shutil.copyfile(plugin(build), os.path.join(tmp, "app.so"))
+            rc, out = quiver("reload", "--config", srv.config)
+            eq(rc, 0, "reload %d: %s" % (i, out))
+            eq(get(port, "/").body, b"v2" if build == "version2" else b"v1", "switched after reload %d" % i)
+            time.sleep(0.6)
+        r = wrk_result(wrk)
+        print("     wrk on /db during 10 reloads: %s" % r)
+        check(r["requests"] > 500, "load ran")
+        eq(r["non2xx"], 0, "non-2xx on /db during reloads")
+        eq(r["connect"] + r["read"] + r["write"] + r["timeout"], 0, "socket errors during reloads")
+    finally:
+        srv.stop()
+
+
 def test_bad_deploys_refused_old_generation_serves(tmp):
     port = free_port()
     app_copy(tmp, "version")
