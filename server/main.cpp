@@ -12,6 +12,7 @@
 #include "server/common/config/help.hpp"
 #include "server/common/config/load.hpp"
 #include "server/common/log.hpp"
+#include "server/config_guard.hpp"
 #include "server/control.hpp"
 #include "server/master.hpp"
 #include "workers/entry.hpp"
@@ -80,7 +81,7 @@ int main(int argc, char** argv) {
     src.path = cl->config_path;
     src.env = environment();
     src.cli = cl->overrides;
-    auto cfg = load_config(src);
+    auto cfg = server::load_config_guarded(src);
     if (!cfg) return fail(cfg.error().message(), 1);
 
     if (cl->mode == Mode::kCheckConfig) {

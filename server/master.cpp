@@ -20,6 +20,7 @@
 #include "quiver_build.h"
 #include "server/common/exit_codes.hpp"
 #include "server/common/log.hpp"
+#include "server/config_guard.hpp"
 #include "server/systemd.hpp"
 
 extern char** environ;
@@ -335,7 +336,16 @@ WorkerProc* Master::spawn(int slot, uint32_t generation) {
     w->started_ms = monotonic_ms();
     ScoreSlot& ss = scoreboard_.slot(static_cast<size_t>(score_slot));
     ss.heartbeat_ms.store(w->started_ms, std::memory_order_relaxed);
+    // A slot may be reused after a crash: nothing of the dead worker's
+    // counters may carry over (a stale in_flight would stall a graceful stop).
     ss.requests.store(0, std::memory_order_relaxed);
+    ss.in_flight.store(0, std::memory_order_relaxed);
+    ss.connections.store(0, std::memory_order_relaxed);
+    ss.bytes_in.store(0, std::memory_order_relaxed);
+    ss.bytes_out.store(0, std::memory_order_relaxed);
+    ss.accepted.store(0, std::memory_order_relaxed);
+    ss.rejected.store(0, std::memory_order_relaxed);
+    for (auto& st : ss.status) st.store(0, std::memory_order_relaxed);
     ss.state.store(static_cast<uint32_t>(WorkerState::kStarting), std::memory_order_relaxed);
 
     uv_process_options_t opts{};
@@ -693,7 +703,7 @@ void Master::handle_hup() {
     log::info("HUP: reloading configuration");
     systemd::notify("RELOADING=1\nMONOTONIC_USEC=" + std::to_string(systemd::monotonic_usec()) +
                     "\nSTATUS=reloading");
-    auto cfg = load_config(sources_);
+    auto cfg = load_config_guarded(sources_);
     if (!cfg) {
         last_reload_ = "refused: " + cfg.error().message();
         log::error("reload refused: ", cfg.error().message(), "; generation ", generation_, " keeps serving");

@@ -333,6 +333,7 @@ void Worker::accept(int fd, const ListenSpec* listen, bool is_unix, std::string 
     connections_.push_back(c);
     score_->connections.fetch_add(1, std::memory_order_relaxed);
     score_->accepted.fetch_add(1, std::memory_order_relaxed);
+    accept_succeeded();
     if (connections_.size() >= config_->max_connections && !listeners_paused_) {
         // Past max_connections new clients wait in the listen queue, where
         // the other workers (or this one, once below the limit) take them.
@@ -373,7 +374,14 @@ void Worker::resume_listeners() {
     for (auto& l : listeners_) l->start();
 }
 
-void Worker::accept_paused(Listener*) {
+void Worker::accept_paused(Listener* l, int err) {
+    if (!fd_exhausted_) {
+        log::error("accept4(", l->spec()->address, ") failed: ", log::errno_text(err),
+                   "; pausing accepts, retrying every 100 ms");
+        fd_exhausted_ = true;
+        fd_retries_ = 0;
+    }
+    ++fd_retries_;
     pause_listeners();
     uv_timer_start(&accept_timer_, on_resume_accept, 100, 0);
 }
@@ -381,6 +389,12 @@ void Worker::accept_paused(Listener*) {
 void Worker::on_resume_accept(uv_timer_t* t) noexcept {
     auto* w = static_cast<Worker*>(t->data);
     if (w->connections_.size() < w->config_->max_connections) w->resume_listeners();
+}
+
+void Worker::accept_succeeded() {
+    if (!fd_exhausted_) return;
+    fd_exhausted_ = false;
+    log::info("accepting again after running out of file descriptors (", fd_retries_, " retries)");
 }
 
 void Worker::mark_dirty(Connection* c) {
@@ -449,6 +463,12 @@ void Worker::dispatch(Connection* c, Exchange* ex) {
     }
     ex->counted = true;
     score_->in_flight.fetch_add(1, std::memory_order_relaxed);
+    if (ex->req.target_v() == "*") {
+        // OPTIONS * asks about the server itself (RFC 9110 §9.3.7), not an app.
+        static constexpr OutHeader kAllow[] = {{"Allow", "GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS"}};
+        c->respond(ex, 204, kAllow, 1, {});
+        return;
+    }
     App* app = router_.match(ex->req.path_v());
     if (!app) {
         c->respond_error(ex, 404);

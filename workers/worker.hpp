@@ -67,7 +67,8 @@ public:
     // Connections.
     void accept(int fd, const ListenSpec* listen, bool is_unix, std::string remote);
     // accept4 ran out of descriptors: pause every listener for a moment.
-    void accept_paused(Listener* l);
+    void accept_paused(Listener* l, int err);
+    void accept_succeeded();
     void connection_closed(Connection* c);
     void mark_dirty(Connection* c);
 
@@ -122,6 +123,8 @@ private:
     Exchange* dl_head_ = nullptr;      // requests held by apps, oldest first
     Exchange* dl_tail_ = nullptr;
     bool listeners_paused_ = false;
+    bool fd_exhausted_ = false;         // an EMFILE episode is running (logged once)
+    uint64_t fd_retries_ = 0;
     uv_signal_t signals_[5];
     uv_pipe_t control_;
     bool control_open_ = false;

@@ -2,9 +2,8 @@
 // The /agents JSON (see agents.hpp).
 #include "agents.hpp"
 
-#include <quiver/json.hpp>
-
 #include <cstddef>
+#include <quiver/json.hpp>
 
 namespace bench {
 
@@ -31,9 +30,9 @@ std::string_view field(const qv_db_result_t& r, int row, int col, bool& is_null)
 
 bool append_iso8601(std::string& out, std::string_view t) {
     // YYYY-MM-DD HH:MM:SS[.ffffff](+|-)HH[:MM[:SS]]
-    const bool shape = t.size() >= 19 && digits(t, 0, 4) && t[4] == '-' && digits(t, 5, 2) && t[7] == '-' &&
-                       digits(t, 8, 2) && t[10] == ' ' && digits(t, 11, 2) && t[13] == ':' &&
-                       digits(t, 14, 2) && t[16] == ':' && digits(t, 17, 2);
+    const bool shape = t.size() >= 19 && digits(t, 0, 4) && t[4] == '-' && digits(t, 5, 2) &&
+                       t[7] == '-' && digits(t, 8, 2) && t[10] == ' ' && digits(t, 11, 2) &&
+                       t[13] == ':' && digits(t, 14, 2) && t[16] == ':' && digits(t, 17, 2);
     if (!shape) return false;
     std::size_t i = 19;
     if (i < t.size() && t[i] == '.') {
@@ -71,8 +70,8 @@ bool append_agents(std::string& out, const qv_db_result_t& r) {
         const std::string_view id = field(r, row, 0, null);
         if (null || id.empty() || id.size() > 10 || !digits(id, 0, id.size())) return false;
         out.append("{\"id\":").append(id);
-        static constexpr std::string_view kKeys[] = {",\"number\":", ",\"name\":",
-                                                     ",\"context\":", ",\"status\":"};
+        static constexpr std::string_view kKeys[] = {
+            ",\"number\":", ",\"name\":", ",\"context\":", ",\"status\":"};
         for (int col = 1; col <= 4; ++col) {
             out.append(kKeys[col - 1]);
             const std::string_view v = field(r, row, col, null);

@@ -3,12 +3,11 @@
 // queries, fortunes, updates, cached-queries) and the 2015 asyncio benchmark's
 // /agents, by their published rules. The logic lives in the files beside this
 // one; here are the routes, the database round trips and the responses.
-#include <quiver/app.hpp>
-
 #include <algorithm>
 #include <array>
 #include <charconv>
 #include <cstdint>
+#include <quiver/app.hpp>
 #include <string>
 #include <string_view>
 
@@ -187,9 +186,9 @@ public:
             for (const World& w : b->fetched) cache_.put(w.id, w.random_number);
             for (const std::int32_t pos : b->ids) {
                 World& w = b->worlds[pos];
-                const auto it = std::lower_bound(
-                    b->fetched.begin(), b->fetched.end(), w.id,
-                    [](World x, std::int32_t id) { return x.id < id; });
+                const auto it =
+                    std::lower_bound(b->fetched.begin(), b->fetched.end(), w.id,
+                                     [](World x, std::int32_t id) { return x.id < id; });
                 if (it == b->fetched.end() || it->id != w.id) {
                     co_return error(req, "cached-queries: no world row with a drawn id");
                 }

@@ -36,11 +36,16 @@ void DbBatch::send(std::size_t index, std::string_view sql, const qv_str_t* para
             s.pending = true;
             ++pending_;
             return;
-        case QV_ENOTSUP: return fail(DbOutcome::kUnavailable, "no database configured");
-        case QV_EUNAVAIL: return fail(DbOutcome::kUnavailable, "database unavailable");
-        case QV_ETIMEDOUT: return fail(DbOutcome::kUnavailable, "database timed out");
-        case QV_ENOMEM: return fail(DbOutcome::kError, "db_query: out of memory");
-        default: return fail(DbOutcome::kError, "db_query refused the query");
+        case QV_ENOTSUP:
+            return fail(DbOutcome::kUnavailable, "no database configured");
+        case QV_EUNAVAIL:
+            return fail(DbOutcome::kUnavailable, "database unavailable");
+        case QV_ETIMEDOUT:
+            return fail(DbOutcome::kUnavailable, "database timed out");
+        case QV_ENOMEM:
+            return fail(DbOutcome::kError, "db_query: out of memory");
+        default:
+            return fail(DbOutcome::kError, "db_query refused the query");
     }
 }
 

@@ -48,12 +48,12 @@ using RowSink = bool (*)(DbBatch& batch, std::size_t index, const qv_db_result_t
 /// they keep their capacity from one request to the next.
 class DbBatch {
 public:
-    std::vector<World> worlds;       // /db, /queries, /updates, /cached-queries
-    std::vector<World> fetched;      // rows of a many-row World query (cache misses)
-    std::vector<Fortune> fortunes;   // views into `text`
-    std::vector<std::int32_t> ids;   // scratch for the handler
-    std::string text;                // copied strings, or a rendered body
-    std::string param_a;             // parameter texts (copied by the host at send)
+    std::vector<World> worlds;      // /db, /queries, /updates, /cached-queries
+    std::vector<World> fetched;     // rows of a many-row World query (cache misses)
+    std::vector<Fortune> fortunes;  // views into `text`
+    std::vector<std::int32_t> ids;  // scratch for the handler
+    std::string text;               // copied strings, or a rendered body
+    std::string param_a;            // parameter texts (copied by the host at send)
     std::string param_b;
 
     DbBatch(const DbBatch&) = delete;

@@ -2,11 +2,10 @@
 // The /fortunes page (see fortunes.hpp).
 #include "fortunes.hpp"
 
-#include <quiver/text.hpp>
-
 #include <algorithm>
 #include <array>
 #include <charconv>
+#include <quiver/text.hpp>
 
 namespace bench {
 

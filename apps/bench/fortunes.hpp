@@ -3,13 +3,13 @@
 // message, rendered through the page template (compiled once per app).
 #pragma once
 
-#include "template.hpp"
-
 #include <cstdint>
 #include <span>
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include "template.hpp"
 
 namespace bench {
 

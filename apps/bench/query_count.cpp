@@ -2,9 +2,8 @@
 // The TechEmpower query-count rule (see query_count.hpp).
 #include "query_count.hpp"
 
-#include <quiver/text.hpp>
-
 #include <cstddef>
+#include <quiver/text.hpp>
 
 namespace bench {
 

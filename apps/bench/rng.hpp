@@ -34,7 +34,8 @@ public:
     /// multiply-and-shift with rejection ("Fast Random Integer Generation in
     /// an Interval", 2019), which almost never loops.
     std::int32_t between(std::int32_t lo, std::int32_t hi) noexcept {
-        const std::uint32_t range = static_cast<std::uint32_t>(hi) - static_cast<std::uint32_t>(lo) + 1u;
+        const std::uint32_t range =
+            static_cast<std::uint32_t>(hi) - static_cast<std::uint32_t>(lo) + 1u;
         if (range == 0) return static_cast<std::int32_t>(next32());  // the whole int32 range
         std::uint64_t m = static_cast<std::uint64_t>(next32()) * range;
         auto low = static_cast<std::uint32_t>(m);
@@ -46,11 +47,13 @@ public:
             }
         }
         return static_cast<std::int32_t>(static_cast<std::uint32_t>(lo) +
-                                          static_cast<std::uint32_t>(m >> 32));
+                                         static_cast<std::uint32_t>(m >> 32));
     }
 
 private:
-    static std::uint64_t rotl(std::uint64_t x, int k) noexcept { return (x << k) | (x >> (64 - k)); }
+    static std::uint64_t rotl(std::uint64_t x, int k) noexcept {
+        return (x << k) | (x >> (64 - k));
+    }
     static std::uint64_t splitmix64(std::uint64_t& x) noexcept {
         std::uint64_t z = (x += 0x9E3779B97F4A7C15ull);
         z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;

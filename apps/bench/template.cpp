@@ -70,7 +70,8 @@ Template Template::compile(std::string_view src, std::span<const std::string_vie
         }
         const char sigil = tag.empty() ? '\0' : tag.front();
         switch (sigil) {
-            case '!': break;
+            case '!':
+                break;
             case '&':
                 t.ops_.push_back(Op{Op::kRaw, field_of(trim(tag.substr(1)), open_at), 0, 0});
                 break;
@@ -96,7 +97,8 @@ Template Template::compile(std::string_view src, std::span<const std::string_vie
             case '>':
             case '=':
                 fail(open_at, "unsupported tag '{{", std::string_view(&sigil, 1), "'");
-            default: t.ops_.push_back(Op{Op::kEscaped, field_of(trim(tag), open_at), 0, 0});
+            default:
+                t.ops_.push_back(Op{Op::kEscaped, field_of(trim(tag), open_at), 0, 0});
         }
     }
     if (!open.empty()) {

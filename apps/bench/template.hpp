@@ -59,7 +59,9 @@ public:
         while (pc < ops_.size()) {
             const Op& op = ops_[pc];
             switch (op.kind) {
-                case Op::kText: out.append(text_, op.a, op.b); break;
+                case Op::kText:
+                    out.append(text_, op.a, op.b);
+                    break;
                 case Op::kEscaped:
                 case Op::kRaw:
                     model.write(op.field, depth == 0 ? 0 : stack[depth - 1].item,

@@ -3,12 +3,12 @@
 // the PostgreSQL array literals of the one-statement /updates.
 #pragma once
 
-#include "rng.hpp"
-
 #include <cstdint>
 #include <span>
 #include <string>
 #include <string_view>
+
+#include "rng.hpp"
 
 namespace bench {
 

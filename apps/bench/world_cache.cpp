@@ -21,8 +21,8 @@ WorldCache::WorldCache(std::size_t capacity) {
 
 // Fibonacci hashing: the top bits of id * 2^64/phi.
 std::size_t WorldCache::home(std::int32_t id) const noexcept {
-    const std::uint64_t h = static_cast<std::uint64_t>(static_cast<std::uint32_t>(id)) *
-                            0x9E3779B97F4A7C15ull;
+    const std::uint64_t h =
+        static_cast<std::uint64_t>(static_cast<std::uint32_t>(id)) * 0x9E3779B97F4A7C15ull;
     return shift_ == 64 ? 0 : static_cast<std::size_t>(h >> shift_);
 }
 

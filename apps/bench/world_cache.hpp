@@ -55,8 +55,8 @@ private:
     void erase_slot(std::size_t slot) noexcept;
     std::uint32_t victim() noexcept;
 
-    std::vector<Entry> entries_;       // [0, size_) in use
-    std::vector<std::uint32_t> table_; // entry index or kEmpty; size a power of two
+    std::vector<Entry> entries_;        // [0, size_) in use
+    std::vector<std::uint32_t> table_;  // entry index or kEmpty; size a power of two
     std::size_t mask_ = 0;
     int shift_ = 0;
     std::size_t size_ = 0;

@@ -341,6 +341,9 @@ const char* Http1Codec::parse_target() {
         req_.path = req_.target;
         return nullptr;
     }
+    // RFC 9112 §3.2: a request-target has no fragment ('#' is not in its
+    // grammar); a request line with one is invalid (§3: 400).
+    if (t.find('#') != std::string_view::npos) return "fragment in request target";
     TargetParts parts;
     if (!split_target(t, parts)) return "invalid request target";
     uint32_t base = req_.target.off;

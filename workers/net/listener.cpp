@@ -99,9 +99,8 @@ void Listener::handle_accept() {
             if (err == EMFILE || err == ENFILE || err == ENOBUFS || err == ENOMEM) {
                 // Out of descriptors: stop accepting for a moment rather than
                 // spin on a readable socket; the worker resumes us.
-                log::error("accept4(", spec_->address, ") failed: ", log::errno_text(err),
-                           "; pausing accepts");
-                worker_->accept_paused(this);
+                // Logged once per episode (the worker says when it ends).
+                worker_->accept_paused(this, err);
                 return;
             }
             log::error("accept4(", spec_->address, ") failed: ", log::errno_text(err));

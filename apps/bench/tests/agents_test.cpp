@@ -1,12 +1,12 @@
 // SPDX-License-Identifier: MIT
 // /agents: rows to JSON (NULLs, escaping) and PostgreSQL timestamps to ISO 8601.
+#include "apps/bench/agents.hpp"
+
 #include <doctest/doctest.h>
 
 #include <optional>
 #include <string>
 #include <vector>
-
-#include "apps/bench/agents.hpp"
 
 using bench::append_agents;
 using bench::append_iso8601;
@@ -51,8 +51,8 @@ TEST_SUITE("bench.agents") {
     }
 
     TEST_CASE("rows become objects in column order; NULL becomes null") {
-        Table t(6, {"1", "300", "Agent 300", "sales", "on_call", "2015-03-02 08:01:37+00",
-                    "2", "301", "Agent \"Q\"", "support", std::nullopt, std::nullopt});
+        Table t(6, {"1", "300", "Agent 300", "sales", "on_call", "2015-03-02 08:01:37+00", "2",
+                    "301", "Agent \"Q\"", "support", std::nullopt, std::nullopt});
         std::string out;
         REQUIRE(append_agents(out, t.r));
         CHECK(out ==

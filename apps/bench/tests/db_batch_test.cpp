@@ -2,15 +2,15 @@
 // DbBatch over a scripted host: every query is sent before the coroutine
 // waits, results arrive in any order, failures map to 503/500 outcomes, and
 // a cancelled request cancels its queries and absorbs the late callbacks.
+#include "apps/bench/db_batch.hpp"
+
 #include <doctest/doctest.h>
 
-#include <quiver/task.hpp>
-
 #include <optional>
+#include <quiver/task.hpp>
 #include <string>
 #include <vector>
 
-#include "apps/bench/db_batch.hpp"
 #include "apps/bench/db_sinks.hpp"
 
 using namespace bench;
@@ -270,9 +270,7 @@ TEST_SUITE("bench.db_batch") {
         auto b = pool.acquire();
         b->start(1, &sink_fortunes);
         b->send(0, kFortunesSql, nullptr, 0);
-        {
-            db.reply(0, 2, {"1", std::string("first"), "2", std::string("second <b>")});
-        }
+        { db.reply(0, 2, {"1", std::string("first"), "2", std::string("second <b>")}); }
         REQUIRE(b->ok());
         REQUIRE(b->fortunes.size() == 2);
         CHECK(b->fortunes[0].id == 1);

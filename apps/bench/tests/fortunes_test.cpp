@@ -1,12 +1,12 @@
 // SPDX-License-Identifier: MIT
 // /fortunes: the added fortune, bytewise order, escaping and the exact page
 // for TechEmpower's twelve rows.
+#include "apps/bench/fortunes.hpp"
+
 #include <doctest/doctest.h>
 
 #include <string>
 #include <vector>
-
-#include "apps/bench/fortunes.hpp"
 
 using bench::Fortune;
 using bench::FortunesPage;
@@ -27,8 +27,9 @@ std::vector<Fortune> standard_rows() {
         {9, "Feature: A bug with seniority."},
         {10, "Computers make very fast, very accurate mistakes."},
         {11, "<script>alert(\"This should not be displayed in a browser alert box.\");</script>"},
-        {12, "\xE3\x83\x95\xE3\x83\xAC\xE3\x83\xBC\xE3\x83\xA0\xE3\x83\xAF\xE3\x83\xBC\xE3\x82\xAF"
-             "\xE3\x81\xAE\xE3\x83\x99\xE3\x83\xB3\xE3\x83\x81\xE3\x83\x9E\xE3\x83\xBC\xE3\x82\xAF"},
+        {12,
+         "\xE3\x83\x95\xE3\x83\xAC\xE3\x83\xBC\xE3\x83\xA0\xE3\x83\xAF\xE3\x83\xBC\xE3\x82\xAF"
+         "\xE3\x81\xAE\xE3\x83\x99\xE3\x83\xB3\xE3\x83\x81\xE3\x83\x9E\xE3\x83\xBC\xE3\x82\xAF"},
     };
 }
 
@@ -98,14 +99,16 @@ TEST_SUITE("bench.fortunes") {
     TEST_CASE("no rows: the table has its header only") {
         std::string out;
         FortunesPage().render(out, {});
-        CHECK(out == "<!DOCTYPE html><html><head><title>Fortunes</title></head><body><table>"
-                     "<tr><th>id</th><th>message</th></tr></table></body></html>");
+        CHECK(out ==
+              "<!DOCTYPE html><html><head><title>Fortunes</title></head><body><table>"
+              "<tr><th>id</th><th>message</th></tr></table></body></html>");
     }
 
     TEST_CASE("another template over the same model") {
         std::vector<Fortune> rows = {{7, "<x>"}};
         std::string out;
-        FortunesPage("{{#fortunes}}{{id}}={{{message}}}/{{message}};{{/fortunes}}").render(out, rows);
+        FortunesPage("{{#fortunes}}{{id}}={{{message}}}/{{message}};{{/fortunes}}")
+            .render(out, rows);
         CHECK(out == "7=<x>/&lt;x&gt;;");
         CHECK_THROWS_AS(FortunesPage("{{#fortunes}}{{author}}{{/fortunes}}"), bench::TemplateError);
     }

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: MIT
 // The TechEmpower query-count rule: parameter lookup and clamping.
-#include <doctest/doctest.h>
-
 #include "apps/bench/query_count.hpp"
+
+#include <doctest/doctest.h>
 
 using bench::clamp_count;
 using bench::find_param;

@@ -1,12 +1,12 @@
 // SPDX-License-Identifier: MIT
 // Template: compilation errors and rendering against a small model.
+#include "apps/bench/template.hpp"
+
 #include <doctest/doctest.h>
 
 #include <array>
 #include <string>
 #include <vector>
-
-#include "apps/bench/template.hpp"
 
 using bench::Template;
 using bench::TemplateError;

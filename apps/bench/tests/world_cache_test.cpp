@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 // WorldCache: hits, updates, CLOCK eviction, and a long random run checked
 // against a plain reference implementation of the same policy.
+#include "apps/bench/world_cache.hpp"
+
 #include <doctest/doctest.h>
 
 #include <optional>
@@ -8,7 +10,6 @@
 #include <vector>
 
 #include "apps/bench/rng.hpp"
-#include "apps/bench/world_cache.hpp"
 
 using bench::WorldCache;
 
@@ -104,7 +105,8 @@ TEST_SUITE("bench.world_cache") {
     }
 
     TEST_CASE("a long random run matches the reference CLOCK exactly") {
-        for (std::size_t cap : {std::size_t{1}, std::size_t{7}, std::size_t{64}, std::size_t{1000}}) {
+        for (std::size_t cap :
+             {std::size_t{1}, std::size_t{7}, std::size_t{64}, std::size_t{1000}}) {
             WorldCache c(cap);
             Reference ref(cap);
             bench::Rng rng(cap);

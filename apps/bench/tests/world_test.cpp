@@ -1,5 +1,7 @@
 // SPDX-License-Identifier: MIT
 // World rows: JSON shape, id drawing, update arrays, integer parsing, Rng.
+#include "apps/bench/world.hpp"
+
 #include <doctest/doctest.h>
 
 #include <algorithm>
@@ -9,7 +11,6 @@
 #include <vector>
 
 #include "apps/bench/rng.hpp"
-#include "apps/bench/world.hpp"
 
 using namespace bench;
 
@@ -25,9 +26,9 @@ TEST_SUITE("bench.world") {
         const std::array<World, 2> rows{World{1, 10000}, World{10000, 1}};
         append_worlds(out, rows);
         CHECK(out == R"([{"id":1,"randomNumber":10000},{"id":10000,"randomNumber":1}])");
-        out = "x";
-        append_world(out, World{-5, 0});
-        CHECK(out == R"(x{"id":-5,"randomNumber":0})");
+        std::string prefixed(1, 'x');  // appends after what is there
+        append_world(prefixed, World{-5, 0});
+        CHECK(prefixed == R"(x{"id":-5,"randomNumber":0})");
     }
 
     TEST_CASE("distinct ids: in range, ascending, no duplicates") {
@@ -46,7 +47,8 @@ TEST_SUITE("bench.world") {
         Rng rng(7);
         std::vector<std::int32_t> ids(kWorldRows);
         draw_distinct_ids(rng, ids);
-        for (std::int32_t i = 0; i < kWorldRows; ++i) REQUIRE(ids[static_cast<std::size_t>(i)] == i + 1);
+        for (std::int32_t i = 0; i < kWorldRows; ++i)
+            REQUIRE(ids[static_cast<std::size_t>(i)] == i + 1);
     }
 
     TEST_CASE("a new number always differs from the old one and stays in range") {
