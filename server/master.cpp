@@ -76,6 +76,9 @@ bool Master::bind_all() {
         int count = std::atoi(n);
         for (int i = 0; i < count; ++i) inherited_fds_.push_back(3 + i);
         if (const char* old = std::getenv("QUIVER_OLD_MASTER")) old_master_ = std::atoi(old);
+        std::string owned = std::getenv("QUIVER_UPGRADE_OWNED") ? std::getenv("QUIVER_UPGRADE_OWNED") : "";
+        for (int i = 0; i < count; ++i) upgrade_owned_.push_back(owned.size() > static_cast<size_t>(2 * i) && owned[2 * i] == '1');
+        ::unsetenv("QUIVER_UPGRADE_OWNED");
         ::unsetenv("QUIVER_UPGRADE_FDS");
         ::unsetenv("QUIVER_OLD_MASTER");
         for (int fd : inherited_fds_) ::fcntl(fd, F_SETFD, FD_CLOEXEC);
@@ -165,7 +168,7 @@ bool Master::take_inherited(const ListenSpec& spec, BoundListener* out) {
         out->fd = fd;
         // An old master's unix socket is ours to remove when we stop for
         // good; one from systemd belongs to systemd.
-        out->created_file = spec.is_unix && inherited_names_[i].empty() && old_master_ != 0;
+        out->created_file = spec.is_unix && i < upgrade_owned_.size() && upgrade_owned_[i];
         fd = -1;
         return true;
     }
@@ -986,9 +989,15 @@ void Master::handle_usr2() {
     }
     std::vector<std::string> env_strings;
     for (char** e = environ; e && *e; ++e)
-        if (std::strncmp(*e, "QUIVER_UPGRADE_FDS=", 19) != 0 && std::strncmp(*e, "QUIVER_OLD_MASTER=", 18) != 0)
+        // WATCHDOG_PID names this master; the new one must ping in its place.
+        if (std::strncmp(*e, "QUIVER_UPGRADE_", 15) != 0 && std::strncmp(*e, "QUIVER_OLD_MASTER=", 18) != 0 &&
+            std::strncmp(*e, "WATCHDOG_PID=", 13) != 0)
             env_strings.emplace_back(*e);
     env_strings.push_back("QUIVER_UPGRADE_FDS=" + std::to_string(listeners_.size()));
+    // Which unix socket files are ours to remove (not systemd's).
+    std::string owned;
+    for (size_t i = 0; i < listeners_.size(); ++i) owned += (i ? "," : "") + std::string(listeners_[i].created_file ? "1" : "0");
+    env_strings.push_back("QUIVER_UPGRADE_OWNED=" + owned);
     env_strings.push_back("QUIVER_OLD_MASTER=" + std::to_string(::getpid()));
     std::vector<char*> env;
     for (auto& e : env_strings) env.push_back(e.data());

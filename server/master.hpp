@@ -138,6 +138,7 @@ private:
     // the old master to retire once we are ready, and our own upgrade child.
     std::vector<int> inherited_fds_;
     std::vector<std::string> inherited_names_;   // LISTEN_FDNAMES, parallel to inherited_fds_
+    std::vector<bool> upgrade_owned_;            // USR2: the old master created that socket file
     // systemd: watchdog interval (0 = none), last ping, STATUS= bookkeeping.
     uint64_t watchdog_ms_ = 0;
     uint64_t last_ping_ms_ = 0;
