@@ -279,6 +279,10 @@ int Master::run() {
     for (size_t i = 0; i < slots_.size(); ++i) slots_[i].current = spawn(static_cast<int>(i), generation_);
 
     uv_run(&loop_, UV_RUN_DEFAULT);
+    // Closing the signal handles below restores their default actions: a
+    // repeated TERM during the last teardown must not kill us before the
+    // pidfile and socket files are cleaned up.
+    for (int sig : kSignals) std::signal(sig, SIG_IGN);
     if (control_) {
         if (handed_over_) control_.reset();  // its path belongs to the new master now
         else control_->close();
