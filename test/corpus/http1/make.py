@@ -34,9 +34,9 @@ big_value = "v" * 8000
 
 VALID = [
     ("simple GET", crlf("GET / HTTP/1.1", "Host: example.com"), [req(headers=[H])]),
-    ("query string; the fragment is neither path nor query",
-     crlf("GET /search?q=quiver&page=2#top HTTP/1.1", "Host: example.com"),
-     [req("GET", "/search?q=quiver&page=2#top", "/search", "q=quiver&page=2", headers=[H])]),
+    ("query string",
+     crlf("GET /search?q=quiver&page=2 HTTP/1.1", "Host: example.com"),
+     [req("GET", "/search?q=quiver&page=2", "/search", "q=quiver&page=2", headers=[H])]),
     ("absolute-form target (RFC 9112 §3.2.2)",
      crlf("GET http://example.com:8080/a/b?c=d HTTP/1.1", "Host: example.com:8080"),
      [req("GET", "http://example.com:8080/a/b?c=d", "/a/b", "c=d",
@@ -239,6 +239,8 @@ INVALID = [
     ("limits from the yaml: a 17-byte body over a 16-byte limit",
      crlf("POST / HTTP/1.1", "Host: example.com", "Content-Length: 17") + b"x" * 17, 413,
      [], {"body": 16}),
+    ("a fragment in the request-target (RFC 9112 §3.2: not in its grammar)",
+     crlf("GET /search?q=1#top HTTP/1.1", "Host: example.com"), 400),
 ]
 
 
