@@ -116,15 +116,15 @@ inside() {
 
     # -- socket activation: the service stopped, its sockets still listen
     systemctl stop quiver.service 2>/dev/null   # "can still be activated by": yes
-    cur=$(mark)
+    activated() { [ "$(journalctl -q -o cat _PID="$1" | grep -c '(socket activation)')" = 2 ]; }
     if [ "$(prop quiver ActiveState)" = inactive ] && [ "$(systemctl is-active quiver.socket)" = active ]; then
         code=$(http http://127.0.0.1:8080/plaintext 20)
-        if [ "$code" = 200 ] && [ "$(prop quiver ActiveState)" = active ] &&
-            poll 5 sh -c "[ \$(journalctl -q -o cat -u quiver --after-cursor='$cur' | grep -c '(socket activation)') = 2 ]"; then
+        pid=$(prop quiver MainPID)
+        if [ "$code" = 200 ] && [ "$(prop quiver ActiveState)" = active ] && poll 5 activated "$pid"; then
             ok "socket activation: a connection to the stopped service starts it and is answered; both sockets passed"
         else
             bad "socket activation: a connection to the stopped service starts it" "GET: $code" \
-                "state $(prop quiver ActiveState)"
+                "state $(prop quiver ActiveState)" "master $pid said:" "$(journalctl -q -o cat _PID="$pid")"
             dump
         fi
     else
