@@ -45,6 +45,20 @@ def quiver(*args, timeout=60):
     return p.returncode, p.stdout + p.stderr
 
 
+def reload_ten_times(srv, port, tmp):
+    """Alternates the app between two builds, copied in place as `cp` does
+    (running workers must not notice), with a reload after each copy; the
+    answer on / must switch every time."""
+    for i, build in enumerate(["version2", "version"] * 5):
+        shutil.copyfile(plugin(build), os.path.join(tmp, "app.so"))
+        rc, out = quiver("reload", "--config", srv.config)
+        eq(rc, 0, "reload %d: %s" % (i, out))
+        check("reload complete" in out, out)
+        want = b"v2" if build == "version2" else b"v1"
+        eq(get(port, "/").body, want, "answers switched after reload %d" % i)
+        time.sleep(0.6)
+
+
 def test_ten_reloads_under_load_no_errors(tmp):
     port = free_port()
     app_copy(tmp, "version")
@@ -54,16 +68,7 @@ def test_ten_reloads_under_load_no_errors(tmp):
         eq(get(port, "/").body, b"v1")
         wrk = wrk_start(tmp, "http://127.0.0.1:%d/" % port, connections=64, seconds=20)
         time.sleep(1)
-        builds = ["version2", "version"] * 5
-        for i, build in enumerate(builds):
-            # In place, as `cp` does: running workers must not notice.
-            shutil.copyfile(plugin(build), os.path.join(tmp, "app.so"))
-            rc, out = quiver("reload", "--config", srv.config)
-            eq(rc, 0, "reload %d: %s" % (i, out))
-            check("reload complete" in out, out)
-            want = b"v2" if build == "version2" else b"v1"
-            eq(get(port, "/").body, want, "answers switched after reload %d" % i)
-            time.sleep(0.6)
+        reload_ten_times(srv, port, tmp)
         r = wrk_result(wrk)
         print("     wrk during 10 reloads: %s" % r)
         check(r["requests"] > 1000, "load ran")
@@ -92,12 +97,7 @@ def test_ten_reloads_under_db_load_no_errors(tmp):
         eq(get(port, "/b/db").status, 200)
         wrk = wrk_start(tmp, "http://127.0.0.1:%d/b/db" % port, connections=64, seconds=20)
         time.sleep(1)
-        for i, build in enumerate(["version2", "version"] * 5):
-            shutil.copyfile(plugin(build), os.path.join(tmp, "app.so"))
-            rc, out = quiver("reload", "--config", srv.config)
-            eq(rc, 0, "reload %d: %s" % (i, out))
-            eq(get(port, "/").body, b"v2" if build == "version2" else b"v1", "switched after reload %d" % i)
-            time.sleep(0.6)
+        reload_ten_times(srv, port, tmp)
         r = wrk_result(wrk)
         print("     wrk on /db during 10 reloads: %s" % r)
         check(r["requests"] > 500, "load ran")
