@@ -5,6 +5,7 @@
 #include "server/master.hpp"
 
 #include <fcntl.h>
+#include <pwd.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <unistd.h>

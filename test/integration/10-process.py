@@ -208,6 +208,27 @@ def test_quick_stop(tmp):
     check(time.time() - t0 < 3, "QUIT stops quickly")
 
 
+def test_repeated_term_during_stop(tmp):
+    """Operators (and init systems) send TERM more than once. Repeats during the
+    graceful stop, up to the very last teardown, change nothing: exit 0, files
+    cleaned up."""
+    port = free_port()
+    pidfile = os.path.join(tmp, "q.pid")
+    sock = os.path.join(tmp, "q.sock")
+    srv = Server(tmp, hello_yaml(port, extra=f"pidfile: {pidfile}\ncontrol_socket: {sock}"), port=port)
+    sent = 0
+    while srv.proc.poll() is None and sent < 20000:
+        try:
+            os.kill(srv.proc.pid, signal.SIGTERM)
+        except ProcessLookupError:
+            break
+        sent += 1
+        time.sleep(0.0005 if sent > 3 else 0.05)
+    eq(srv.stop(), 0, "exit status after %d TERMs" % sent)
+    check(not os.path.exists(pidfile), "pidfile removed at exit")
+    check(not os.path.exists(sock), "control socket removed at exit")
+
+
 def test_ttin_ttou(tmp):
     port = free_port()
     srv = Server(tmp, hello_yaml(port), port=port)
