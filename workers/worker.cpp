@@ -3,6 +3,7 @@
 // serves, and stops gracefully (TERM) or quickly (QUIT/INT).
 #include "workers/worker.hpp"
 
+#include <malloc.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -355,6 +356,7 @@ void Worker::connection_closed(Connection* c) {
         connections_[i]->index_ = i;
         connections_.pop_back();
     }
+    if (c->buffered_capacity() > 64 * 1024) released_large_ = true;
     delete c;
     score_->connections.fetch_sub(1, std::memory_order_relaxed);
     if (listeners_paused_ && !stopping_ && connections_.size() < config_->max_connections &&
@@ -422,6 +424,13 @@ void Worker::on_check(uv_check_t* h) noexcept {
 void Worker::on_tick(uv_timer_t* t) noexcept {
     auto* w = static_cast<Worker*>(t->data);
     w->score_->heartbeat_ms.store(monotonic_ms(), std::memory_order_relaxed);
+    if (w->released_large_) {
+        // Big bodies and responses to slow readers are freed into the heap,
+        // where glibc keeps them (its mmap threshold rises after the first
+        // large free); give whole free pages back at most once a second.
+        w->released_large_ = false;
+        ::malloc_trim(0);
+    }
 }
 
 // ---- exchanges ---------------------------------------------------------------
@@ -438,9 +447,11 @@ Exchange* Worker::new_exchange() {
 }
 
 void Worker::free_exchange(Exchange* ex) {
-    if (free_count_ >= kMaxFreeExchanges || ex->req.data.capacity() > 64 * 1024 ||
-        ex->req.body.capacity() > 64 * 1024) {
+    bool large = ex->req.data.capacity() > 64 * 1024 || ex->req.body.capacity() > 64 * 1024 ||
+                 ex->out.capacity() > 64 * 1024;
+    if (free_count_ >= kMaxFreeExchanges || large) {
         delete ex;
+        if (large) released_large_ = true;
         return;
     }
     ex->reset();

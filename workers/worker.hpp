@@ -71,6 +71,8 @@ public:
     void accept_succeeded();
     void connection_closed(Connection* c);
     void mark_dirty(Connection* c);
+    // A large buffer was freed: the next tick gives free heap pages back.
+    void released_large() { released_large_ = true; }
 
     // Exchanges (pooled).
     Exchange* new_exchange();
@@ -145,6 +147,7 @@ private:
     std::vector<Connection*> connections_;   // open connections (index in Connection)
     Exchange* free_exchanges_ = nullptr;
     size_t free_count_ = 0;
+    bool released_large_ = false;
     uint64_t next_request_id_ = 0;
     uint64_t requests_served_ = 0;
     uint64_t max_requests_ = 0;               // with jitter applied; 0 = never

@@ -26,6 +26,18 @@ constexpr size_t kMaxPendingOutput = 1 << 20;
 constexpr uint64_t kLingerMs = 2000;
 
 constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
+// An emptied buffer keeps its capacity up to this; a larger one (a big
+// response to a slow reader) is given back so idle connections stay small.
+constexpr size_t kKeepCapacity = 64 * 1024;
+
+void clear_buffer(std::string& s, Worker* w) {
+    if (s.capacity() <= kKeepCapacity) {
+        s.clear();
+        return;
+    }
+    std::string().swap(s);
+    w->released_large();
+}
 
 }  // namespace
 
@@ -394,10 +406,10 @@ void Connection::flush() {
         size_t written = n > 0 ? static_cast<size_t>(n) : 0;
         worker_->score().bytes_out.fetch_add(written, std::memory_order_relaxed);
         if (written == wbuf_.size()) {
-            wbuf_.clear();
+            clear_buffer(wbuf_, worker_);
         } else {
             inflight_.assign(wbuf_, written);
-            wbuf_.clear();
+            clear_buffer(wbuf_, worker_);
             uv_buf_t rb = uv_buf_init(inflight_.data(), static_cast<unsigned>(inflight_.size()));
             write_req_.data = this;
             int rc = uv_write(&write_req_, &h_.stream, &rb, 1, on_write);
@@ -430,7 +442,7 @@ void Connection::handle_write(int status) {
         return;
     }
     worker_->score().bytes_out.fetch_add(inflight_.size(), std::memory_order_relaxed);
-    inflight_.clear();
+    clear_buffer(inflight_, worker_);
     write_progress_ms_ = worker_->now_ms();
     if (!no_more_requests_ && queued_ < kMaxQueued && pending_in_.empty()) resume_reading();
     flush();

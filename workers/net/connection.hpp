@@ -99,6 +99,9 @@ public:
     const std::string& remote_addr() const { return remote_addr_; }
     Worker* worker() const { return worker_; }
     const ListenSpec* listen() const { return listen_; }
+    size_t buffered_capacity() const {
+        return wbuf_.capacity() + inflight_.capacity() + pending_in_.capacity();
+    }
 
     // Called by the worker once per loop turn for connections marked dirty.
     void flush();
