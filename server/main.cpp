@@ -11,6 +11,7 @@
 #include "server/common/config/cli.hpp"
 #include "server/common/config/help.hpp"
 #include "server/common/config/load.hpp"
+#include "server/common/config/redact.hpp"
 #include "server/common/log.hpp"
 #include "server/config_guard.hpp"
 #include "server/control.hpp"
@@ -89,7 +90,9 @@ int main(int argc, char** argv) {
         return 0;
     }
     if (cl->mode == Mode::kPrintConfig) {
-        std::fputs(dump_config(*cfg).c_str(), stdout);
+        Config shown = *cfg;  // what an operator pastes into a ticket: no password
+        shown.database.url = redact_conninfo(shown.database.url);
+        std::fputs(dump_config(shown).c_str(), stdout);
         return 0;
     }
 

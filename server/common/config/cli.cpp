@@ -18,7 +18,7 @@ using config::shown;
 constexpr CliOption kOptions[] = {
     {"--config", "-c", "FILE", "YAML configuration file to load."},
     {"--check-config", "", "[FILE]", "Load and validate the configuration, then exit: 0 if valid."},
-    {"--print-config", "", "", "Print the resolved configuration as YAML, then exit."},
+    {"--print-config", "", "", "Print the resolved configuration as YAML (database passwords masked), then exit."},
     {"--settings-reference", "", "", "Print the settings reference (Markdown), then exit."},
     {"--annotated-config", "", "", "Print a commented config file with every default, then exit."},
     {"--help", "-h", "", "Show this help, then exit."},
