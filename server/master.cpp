@@ -15,6 +15,7 @@
 #include <csignal>
 #include <cstring>
 
+#include <arpa/inet.h>
 #include <netdb.h>
 #include <sys/un.h>
 
@@ -35,6 +36,30 @@ constexpr uint64_t kTickMs = 100;
 constexpr uint64_t kYoungMs = 2000;        // a worker dying sooner than this "died young"
 constexpr uint64_t kMaxBackoffMs = 10000;
 constexpr uint64_t kQuickStopMs = 2000;    // QUIT/INT: SIGKILL after this
+
+// Where an inherited socket really listens ("host:port", "[v6]:port" or
+// "unix:/path"), which with a systemd FileDescriptorName= need not be the
+// configured address.
+std::string bound_address(int fd) {
+    sockaddr_storage ss{};
+    socklen_t len = sizeof ss;
+    if (::getsockname(fd, reinterpret_cast<sockaddr*>(&ss), &len) != 0) return "?";
+    char host[INET6_ADDRSTRLEN] = "?";
+    switch (ss.ss_family) {
+        case AF_UNIX: return std::string("unix:") + reinterpret_cast<sockaddr_un*>(&ss)->sun_path;
+        case AF_INET: {
+            auto* in = reinterpret_cast<sockaddr_in*>(&ss);
+            ::inet_ntop(AF_INET, &in->sin_addr, host, sizeof host);
+            return std::string(host) + ":" + std::to_string(ntohs(in->sin_port));
+        }
+        case AF_INET6: {
+            auto* in6 = reinterpret_cast<sockaddr_in6*>(&ss);
+            ::inet_ntop(AF_INET6, &in6->sin6_addr, host, sizeof host);
+            return "[" + std::string(host) + "]:" + std::to_string(ntohs(in6->sin6_port));
+        }
+        default: return "?";
+    }
+}
 
 const char* signal_name(int sig) {
     const char* n = sigabbrev_np(sig);
@@ -99,7 +124,12 @@ bool Master::bind_all() {
     for (const ListenSpec& spec : config_->listen) {
         BoundListener inherited;
         if (take_inherited(spec, &inherited)) {
-            log::info("listening on ", spec.address, old_master_ ? " (inherited from the old master)" : " (socket activation)");
+            std::string real = bound_address(inherited.fd);
+            std::string how = old_master_ ? "inherited from the old master" : "socket activation";
+            if (!spec.is_unix || real != "unix:" + spec.path)
+                if (real != spec.address) how += "; configured as " + spec.address;
+            log::info("listening on ", real, " (", spec.protocol == Protocol::kUwsgi ? "uwsgi" : "http", ", ", how,
+                      ")");
             listeners_.push_back(std::move(inherited));
             continue;
         }
