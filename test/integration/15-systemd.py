@@ -428,7 +428,8 @@ apps:
         check(refused(own_port), "quiver bound its own address %d as well" % own_port)
         check(not os.path.exists(own_sock), "quiver bound its own unix socket as well")
         out = read_log(tmp)
-        eq(len(re.findall(r"\(socket activation\)", out)), 2, "both listeners from systemd:\n" + out)
+        eq(len(re.findall(r"listening on \S+ \((?:http|uwsgi), socket activation[;)]", out)), 2,
+           "both listeners from systemd:\n" + out)
         eq(stop_activated(proc, log), 0, "exit status after TERM")
         # The socket file is systemd's: quiver leaves it.
         check(os.path.exists(act_sock), "quiver removed the activated socket's file")
