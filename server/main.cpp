@@ -16,6 +16,7 @@
 #include "server/config_guard.hpp"
 #include "server/control.hpp"
 #include "server/master.hpp"
+#include "server/status_watch.hpp"
 #include "workers/entry.hpp"
 
 extern char** environ;
@@ -35,7 +36,7 @@ int fail(const std::string& msg, int code) {
 
 // `quiver reload|status|stop`: find the control socket from the config (the
 // one given with --config, else /etc/quiver/quiver.yaml) and ask the master.
-int control(const quiver::CommandLine& cl) {
+int control(const quiver::CommandLine& cl, int watch) {
     using namespace quiver;
     ConfigSources src;
     src.path = cl.config_path;
@@ -58,6 +59,10 @@ int control(const quiver::CommandLine& cl) {
         return fail(std::string("no control_socket in ") + (src.path.empty() ? "the defaults" : src.path) +
                         "; set control_socket (or --control-socket) to use '" + cl.rest[0] + "'",
                     2);
+    if (watch >= 0) {
+        if (cl.rest[0] != "status") return fail("--watch goes with 'status' only", 2);
+        return server::run_status_watch(socket, watch);
+    }
     return server::run_control_command(socket, cl.rest[0], timeout);
 }
 
@@ -65,6 +70,25 @@ int control(const quiver::CommandLine& cl) {
 
 int main(int argc, char** argv) {
     using namespace quiver;
+    // `status --watch[=N]` (N refreshes; none = until ^C) is taken out here;
+    // the rest goes to the common command-line parser.
+    int watch = -1;
+    std::vector<char*> args_kept;
+    for (int i = 0; i < argc; ++i) {
+        std::string_view a = argv[i];
+        if (i > 0 && (a == "--watch" || a.substr(0, 8) == "--watch=")) {
+            watch = 0;
+            if (a.size() > 8 && (std::sscanf(argv[i] + 8, "%d", &watch) != 1 || watch < 1))
+                return fail("--watch=N: N must be a positive number of refreshes", 2);
+            continue;
+        }
+        args_kept.push_back(argv[i]);
+    }
+    args_kept.push_back(nullptr);
+    if (watch >= 0) {
+        argc = static_cast<int>(args_kept.size()) - 1;
+        argv = args_kept.data();
+    }
     auto cl = parse_command_line(argc, argv);
     if (!cl) return fail(cl.error().message() + " (see quiver --help)", 2);
 
@@ -74,8 +98,10 @@ int main(int argc, char** argv) {
         case Mode::kVersion: std::printf("quiver %s\n", QUIVER_VERSION); return 0;
         case Mode::kSettingsReference: std::fputs(settings_reference_md().c_str(), stdout); return 0;
         case Mode::kAnnotatedConfig: std::fputs(annotated_yaml().c_str(), stdout); return 0;
-        case Mode::kControl: return control(*cl);
-        default: break;
+        case Mode::kControl: return control(*cl, watch);
+        default:
+            if (watch >= 0) return fail("--watch goes with 'status' only", 2);
+            break;
     }
 
     ConfigSources src;

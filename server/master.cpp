@@ -302,6 +302,7 @@ int Master::run() {
             return 1;
         }
     }
+    start_observability();
     uv_timer_init(&loop_, &debounce_);
     debounce_.data = this;
     watch_plugins();
@@ -376,14 +377,7 @@ WorkerProc* Master::spawn(int slot, uint32_t generation) {
     ss.heartbeat_ms.store(w->started_ms, std::memory_order_relaxed);
     // A slot may be reused after a crash: nothing of the dead worker's
     // counters may carry over (a stale in_flight would stall a graceful stop).
-    ss.requests.store(0, std::memory_order_relaxed);
-    ss.in_flight.store(0, std::memory_order_relaxed);
-    ss.connections.store(0, std::memory_order_relaxed);
-    ss.bytes_in.store(0, std::memory_order_relaxed);
-    ss.bytes_out.store(0, std::memory_order_relaxed);
-    ss.accepted.store(0, std::memory_order_relaxed);
-    ss.rejected.store(0, std::memory_order_relaxed);
-    for (auto& st : ss.status) st.store(0, std::memory_order_relaxed);
+    reset_counters(ss);
     ss.state.store(static_cast<uint32_t>(WorkerState::kStarting), std::memory_order_relaxed);
 
     uv_process_options_t opts{};
@@ -512,6 +506,7 @@ void Master::handle_exit(WorkerProc* w, int64_t status, int sig) {
     uint64_t now = monotonic_ms();
     if (w->score_slot >= 0) {
         ScoreSlot& ss = scoreboard_.slot(static_cast<size_t>(w->score_slot));
+        counters_.retired.add(ss);  // its counters live on in the totals
         ss.state.store(static_cast<uint32_t>(WorkerState::kFree), std::memory_order_relaxed);
         ss.pid.store(0, std::memory_order_relaxed);
         score_used_[static_cast<size_t>(w->score_slot)] = false;
@@ -520,6 +515,7 @@ void Master::handle_exit(WorkerProc* w, int64_t status, int sig) {
                           : std::string("exited with ") + std::to_string(status) + " (" +
                                 exit_code::describe(static_cast<int>(status)) + ")";
     bool expected = stopping_ || w->state == WorkerProc::State::kRetiring;
+    count_exit(w, sig);
     if (expected) log::info("worker ", w->slot, " (pid ", w->pid, ", gen ", w->generation, ") ", how);
     else log::error("worker ", w->slot, " (pid ", w->pid, ", gen ", w->generation, ") ", how,
                     w->error.empty() ? "" : ": ", w->error);
@@ -744,6 +740,7 @@ void Master::handle_hup() {
     auto cfg = load_config_guarded(sources_);
     if (!cfg) {
         last_reload_ = "refused: " + cfg.error().message();
+        ++counters_.reloads[static_cast<size_t>(ReloadResult::kRefused)];
         log::error("reload refused: ", cfg.error().message(), "; generation ", generation_, " keeps serving");
         reload_answer(false, "reload refused: " + cfg.error().message());
         return;
@@ -819,6 +816,7 @@ void Master::finish_reload(bool ok, const std::string& why) {
         config_ = std::move(next_config_);
         ++generation_;
         last_reload_ = "ok (generation " + std::to_string(generation_) + ")";
+        ++counters_.reloads[static_cast<size_t>(ReloadResult::kOk)];
         log::info("reload complete: generation ", generation_, " serving with ", slots_.size(), " workers");
         watch_plugins();
         // Answered once every retiring worker has stopped accepting: from
@@ -848,6 +846,7 @@ void Master::finish_reload(bool ok, const std::string& why) {
     next_config_fd_ = -1;
     next_config_.reset();
     last_reload_ = "failed: " + why;
+    if (was_reloading || !why.empty()) ++counters_.reloads[static_cast<size_t>(ReloadResult::kFailed)];
     if (was_reloading || !why.empty())
         log::error("reload failed: ", why, "; generation ", generation_, " keeps serving");
     reload_answer(false, "reload failed: " + why + "; generation " + std::to_string(generation_) +
@@ -890,6 +889,8 @@ void Master::notify_status(std::string_view extra) {
 void Master::handle_command(const std::string& cmd, ControlServer::Reply reply) {
     if (cmd == "status") {
         reply(status_text());
+    } else if (cmd == "top") {
+        reply("ok\n" + watch_text());
     } else if (cmd == "reload") {
         if (stopping_) {
             reply("error stopping; not reloading");

@@ -15,6 +15,9 @@
 #include "server/common/scoreboard.hpp"
 #include "server/control.hpp"
 #include "server/listeners.hpp"
+#include "server/metrics.hpp"
+#include "server/metrics_server.hpp"
+#include "server/status_sampler.hpp"
 
 namespace quiver::server {
 
@@ -100,6 +103,20 @@ private:
     void maybe_finish();
 
     bool worker_alive(const WorkerProc* w) const { return w && !w->exited; }
+
+    // Observability (server/metrics*, server/status_*).
+    void start_observability();
+    std::vector<WorkerView> worker_views() const;
+    HttpAnswer serve_metrics(std::string_view path);
+    std::string watch_text() const;
+    void count_exit(const WorkerProc* w, int sig);
+    MasterCounters counters_;
+    StatusSampler sampler_;
+    uv_timer_t sample_timer_;
+    std::unique_ptr<MetricsServer> metrics_;
+    uv_timer_t metrics_retry_;       // binding /metrics again (the port may be an old master's)
+    std::string metrics_address_;    // metrics.listen at start: a reload does not change it
+    void try_start_metrics();
 
     ConfigPtr config_;
     ConfigPtr next_config_;          // during a reload

@@ -19,6 +19,7 @@
 #include "workers/net/listener.hpp"
 #include "workers/pg/pool.hpp"
 #include "workers/plugin/host.hpp"
+#include "workers/request_id.hpp"
 
 namespace quiver::worker {
 
@@ -57,13 +58,15 @@ bool Worker::start() {
         if (static_cast<size_t>(args_.score_slot) < scoreboard_.size()) score_ = &scoreboard_.slot(args_.score_slot);
     }
     uint64_t now = monotonic_ms();
-    score_->pid.store(static_cast<uint32_t>(::getpid()), std::memory_order_relaxed);
+    pid_ = static_cast<uint32_t>(::getpid());
+    score_->pid.store(pid_, std::memory_order_relaxed);
     score_->generation.store(args_.generation, std::memory_order_relaxed);
     score_->heartbeat_ms.store(now, std::memory_order_relaxed);
     score_->started_ms.store(now, std::memory_order_relaxed);
     score_->state.store(static_cast<uint32_t>(WorkerState::kStarting), std::memory_order_release);
 
-    if (!access_log_.open(config_->log.access)) return false;
+    if (!access_log_.open(config_->log.access, config_->log.access_format)) return false;
+    access_log_.attach(&loop_);
     if (std::string bad = trusted_.set(config_->forwarded_allow_ips); !bad.empty()) {
         log::error("forwarded_allow_ips: not an address or CIDR block: ", bad);
         exit_code_ = exit_code::kConfigMismatch;
@@ -210,6 +213,7 @@ int Worker::run() {
     close_all_handles();
     uv_run(&loop_, UV_RUN_DEFAULT);
     plugins_.reset();
+    publish_pool_stats();
     pool_.reset();
     int rc = uv_loop_close(&loop_);
     if (rc != 0) log::debug("uv_loop_close() failed: ", uv_err_name(rc));
@@ -333,6 +337,7 @@ void Worker::accept(int fd, const ListenSpec* listen, bool is_unix, std::string 
     c->index_ = connections_.size();
     connections_.push_back(c);
     score_->connections.fetch_add(1, std::memory_order_relaxed);
+    bump32(score_->connections_by_protocol[listen->protocol == Protocol::kUwsgi], 1);
     score_->accepted.fetch_add(1, std::memory_order_relaxed);
     accept_succeeded();
     if (connections_.size() >= config_->max_connections && !listeners_paused_) {
@@ -356,9 +361,11 @@ void Worker::connection_closed(Connection* c) {
         connections_[i]->index_ = i;
         connections_.pop_back();
     }
+    bool proto_uwsgi = c->listen()->protocol == Protocol::kUwsgi;
     if (c->buffered_capacity() > 64 * 1024) released_large_ = true;
     delete c;
     score_->connections.fetch_sub(1, std::memory_order_relaxed);
+    bump32(score_->connections_by_protocol[proto_uwsgi], -1);
     if (listeners_paused_ && !stopping_ && connections_.size() < config_->max_connections &&
         !uv_is_active(reinterpret_cast<uv_handle_t*>(&accept_timer_)))
         resume_listeners();
@@ -418,12 +425,13 @@ void Worker::flush_dirty() {
 void Worker::on_check(uv_check_t* h) noexcept {
     auto* w = static_cast<Worker*>(h->data);
     w->flush_dirty();
-    w->access_log_.flush();
+    w->access_log_.flush_if_due(w->now_ms());
 }
 
 void Worker::on_tick(uv_timer_t* t) noexcept {
     auto* w = static_cast<Worker*>(t->data);
     w->score_->heartbeat_ms.store(monotonic_ms(), std::memory_order_relaxed);
+    w->publish_pool_stats();
     if (w->released_large_) {
         // Big bodies and responses to slow readers are freed into the heap,
         // where glibc keeps them (its mmap threshold rises after the first
@@ -463,15 +471,9 @@ void Worker::free_exchange(Exchange* ex) {
 void Worker::dispatch(Connection* c, Exchange* ex) {
     uint64_t id = ++next_request_id_;
     ex->id = id;
-    {
-        // "<pid>-<n>" in hex: unique within this host's lifetime of pids.
-        char* p = ex->id_text;
-        char* end = ex->id_text + sizeof ex->id_text - 1;
-        auto r = std::to_chars(p, end, static_cast<unsigned>(::getpid()), 16);
-        *r.ptr++ = '-';
-        r = std::to_chars(r.ptr, end, id, 16);
-        *r.ptr = '\0';
-    }
+    // The client's X-Request-Id or traceparent trace id, else "<pid>-<n>" in hex.
+    choose_request_id(ex->req, pid_, id, ex->id_text, sizeof ex->id_text);
+    ex->start_ns = uv_hrtime();
     ex->counted = true;
     score_->in_flight.fetch_add(1, std::memory_order_relaxed);
     if (ex->req.target_v() == "*") {
@@ -554,9 +556,18 @@ void Worker::exchange_finished(Exchange* ex) {
     if (ex->status > 0) {
         score_->requests.fetch_add(1, std::memory_order_relaxed);
         int cls = ex->status / 100;
-        score_->status[cls >= 1 && cls <= 5 ? cls : 0].fetch_add(1, std::memory_order_relaxed);
+        size_t ci = cls >= 1 && cls <= 5 ? static_cast<size_t>(cls) : 0;
+        score_->status[ci].fetch_add(1, std::memory_order_relaxed);
+        // Metrics: a few single-writer increments into this worker's slot.
+        uint64_t us = ex->start_ns ? (uv_hrtime() - ex->start_ns) / 1000 : (now_ms() - ex->start_ms) * 1000;
+        size_t ai = app_index(ex->app);
+        AppScore& as = score_->apps[ai];
+        bump(as.requests[method_index(ex->req.method_v())][ci]);
+        bump(as.duration[latency_bucket(us)]);
+        bump(as.duration_sum_us, us);
         if (access_log_.enabled() && ex->conn)
-            access_log_.add(ex->req, ex->status, ex->body_bytes, (now_ms() - ex->start_ms) * 1000);
+            access_log_.add(ex->req, {ex->status, ex->body_bytes, us, ex->id_text,
+                                      ex->app ? std::string_view(ex->app->name) : std::string_view()});
         ++requests_served_;
         if (max_requests_ && requests_served_ == max_requests_ && !stopping_) {
             log::info("max_requests (", max_requests_, ") served; retiring");
@@ -565,6 +576,32 @@ void Worker::exchange_finished(Exchange* ex) {
         }
     }
     if (stopping_) maybe_exit();
+}
+
+// The scoreboard's app index: 0 = none, then config order; apps past the
+// table share its last entry.
+size_t Worker::app_index(const App* app) const {
+    if (!app || !plugins_) return 0;
+    const auto& apps = plugins_->apps();
+    for (size_t i = 0; i < apps.size(); ++i)
+        if (apps[i].get() == app) return std::min(i + 1, kMaxApps - 1);
+    return kMaxApps - 1;
+}
+
+// The pool counts in its own struct; the tick (and the exit) copy it out.
+void Worker::publish_pool_stats() {
+    if (!pool_) return;
+    const pg::Pool::Stats& st = pool_->stats();
+    PgScore& ps = score_->pg;
+    const uint64_t results[kPgResults] = {st.queries_ok, st.queries_error, st.queries_unavailable,
+                                          st.queries_timeout, st.queries_canceled};
+    for (size_t i = 0; i < kPgResults; ++i) ps.queries[i].store(results[i], std::memory_order_relaxed);
+    for (size_t b = 0; b < kLatencyBuckets; ++b) ps.duration[b].store(st.duration[b], std::memory_order_relaxed);
+    ps.duration_sum_us.store(st.duration_sum_us, std::memory_order_relaxed);
+    ps.up.store(st.connections_up, std::memory_order_relaxed);
+    ps.pinned.store(st.sessions, std::memory_order_relaxed);
+    ps.connecting.store(st.connections_connecting, std::memory_order_relaxed);
+    ps.down.store(st.connections_down, std::memory_order_relaxed);
 }
 
 void Worker::exchange_detached(Exchange* ex) {

@@ -112,6 +112,8 @@ private:
     static void on_deadline(uv_timer_t* t) noexcept;
     void handle_deadline(Exchange* ex);
     void arm_deadline();
+    size_t app_index(const App* app) const;
+    void publish_pool_stats();
 
     ConfigPtr config_;
     WorkerArgs args_;
@@ -149,6 +151,7 @@ private:
     size_t free_count_ = 0;
     bool released_large_ = false;
     uint64_t next_request_id_ = 0;
+    uint32_t pid_ = 0;
     uint64_t requests_served_ = 0;
     uint64_t max_requests_ = 0;               // with jitter applied; 0 = never
     bool stopping_ = false;

@@ -21,6 +21,53 @@ uint64_t monotonic_ms() {
     return static_cast<uint64_t>(ts.tv_sec) * 1000 + static_cast<uint64_t>(ts.tv_nsec) / 1000000;
 }
 
+namespace {
+uint64_t ld(const std::atomic<uint64_t>& a) { return a.load(std::memory_order_relaxed); }
+void zero(std::atomic<uint64_t>& a) { a.store(0, std::memory_order_relaxed); }
+}  // namespace
+
+void ScoreTotals::add(const ScoreSlot& s) {
+    requests += ld(s.requests);
+    bytes_in += ld(s.bytes_in);
+    bytes_out += ld(s.bytes_out);
+    accepted += ld(s.accepted);
+    rejected += ld(s.rejected);
+    for (size_t a = 0; a < kMaxApps; ++a) {
+        for (size_t m = 0; m < kMethods; ++m)
+            for (size_t c = 0; c < kStatusClasses; ++c) app_requests[a][m][c] += ld(s.apps[a].requests[m][c]);
+        for (size_t b = 0; b < kLatencyBuckets; ++b) app_duration[a][b] += ld(s.apps[a].duration[b]);
+        app_duration_sum_us[a] += ld(s.apps[a].duration_sum_us);
+    }
+    for (size_t r = 0; r < kPgResults; ++r) pg_queries[r] += ld(s.pg.queries[r]);
+    for (size_t b = 0; b < kLatencyBuckets; ++b) pg_duration[b] += ld(s.pg.duration[b]);
+    pg_duration_sum_us += ld(s.pg.duration_sum_us);
+}
+
+void reset_counters(ScoreSlot& s) {
+    zero(s.requests);
+    zero(s.in_flight);
+    zero(s.bytes_in);
+    zero(s.bytes_out);
+    zero(s.accepted);
+    zero(s.rejected);
+    for (auto& st : s.status) zero(st);
+    s.connections.store(0, std::memory_order_relaxed);
+    for (auto& c : s.connections_by_protocol) c.store(0, std::memory_order_relaxed);
+    for (AppScore& a : s.apps) {
+        for (auto& row : a.requests)
+            for (auto& c : row) zero(c);
+        for (auto& b : a.duration) zero(b);
+        zero(a.duration_sum_us);
+    }
+    for (auto& q : s.pg.queries) zero(q);
+    for (auto& b : s.pg.duration) zero(b);
+    zero(s.pg.duration_sum_us);
+    s.pg.up.store(0, std::memory_order_relaxed);
+    s.pg.pinned.store(0, std::memory_order_relaxed);
+    s.pg.connecting.store(0, std::memory_order_relaxed);
+    s.pg.down.store(0, std::memory_order_relaxed);
+}
+
 Scoreboard& Scoreboard::operator=(Scoreboard&& o) noexcept {
     if (this != &o) {
         this->~Scoreboard();

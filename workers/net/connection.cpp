@@ -3,6 +3,7 @@
 // closing. Parsing belongs to the codec; routing to the Worker.
 #include "workers/net/connection.hpp"
 
+#include <strings.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -39,6 +40,34 @@ void clear_buffer(std::string& s, Worker* w) {
     w->released_large();
 }
 
+// Every response carries the request id as X-Request-Id, unless the app set
+// one itself: the app's headers plus that one, on the stack for the usual few.
+class WithRequestId {
+public:
+    WithRequestId(const Exchange* ex, const OutHeader* h, size_t n) : p_(h), n_(n) {
+        if (ex->id_text[0] == '\0') return;
+        for (size_t i = 0; i < n; ++i)
+            if (h[i].name.size() == 12 && strncasecmp(h[i].name.data(), "X-Request-Id", 12) == 0) return;
+        OutHeader* dst = local_;
+        if (n + 1 > std::size(local_)) {
+            heap_.resize(n + 1);
+            dst = heap_.data();
+        }
+        std::copy(h, h + n, dst);
+        dst[n] = {"X-Request-Id", std::string_view(ex->id_text)};
+        p_ = dst;
+        n_ = n + 1;
+    }
+    const OutHeader* data() const { return p_; }
+    size_t size() const { return n_; }
+
+private:
+    OutHeader local_[16];
+    std::vector<OutHeader> heap_;
+    const OutHeader* p_;
+    size_t n_;
+};
+
 }  // namespace
 
 void Exchange::reset() {
@@ -59,6 +88,8 @@ void Exchange::reset() {
     status = 0;
     body_bytes = 0;
     start_ms = 0;
+    start_ns = 0;
+    id_text[0] = '\0';
     app = nullptr;
     id = 0;
     qv_headers.clear();
@@ -263,7 +294,8 @@ void Connection::respond(Exchange* ex, int status, const OutHeader* headers, siz
     ResponseHead h = make_head(ex, status, true);
     h.mode = BodyMode::kLength;
     h.content_length = body.size();
-    write_response(sink(ex), h, headers, n, body);
+    WithRequestId hs(ex, headers, n);
+    write_response(sink(ex), h, hs.data(), hs.size(), body);
     ex->status = status;
     ex->body_bytes = ex->req.is_head ? 0 : body.size();
     complete(ex);
@@ -273,7 +305,19 @@ void Connection::respond_error(Exchange* ex, int status) {
     ex->close_after = ex->close_after || status == 500 || status == 400 || status == 408 ||
                       status == 413 || status == 414 || status == 431 || status == 501 ||
                       status == 505;
-    write_error(sink(ex), status, worker_->date(), worker_->server_header(), ex->req.is_head);
+    std::string& out = sink(ex);
+    size_t at = out.size();
+    write_error(out, status, worker_->date(), worker_->server_header(), ex->req.is_head);
+    if (ex->id_text[0] != '\0') {
+        // The request id goes right after the status line.
+        size_t eol = out.find("\r\n", at);
+        if (eol != std::string::npos) {
+            std::string line = "X-Request-Id: ";
+            line += ex->id_text;
+            line += "\r\n";
+            out.insert(eol + 2, line);
+        }
+    }
     ex->status = status;
     if (ex->close_after) no_more_requests_ = true;
     complete(ex);
@@ -295,7 +339,8 @@ void Connection::stream_start(Exchange* ex, int status, const OutHeader* headers
     ex->mode = h.mode;
     ex->status = status;
     ex->state = Exchange::State::kStreaming;
-    write_head(sink(ex), h, headers, n);
+    WithRequestId hs(ex, headers, n);
+    write_head(sink(ex), h, hs.data(), hs.size());
     if (ex->direct) mark_dirty();
 }
 

@@ -56,13 +56,14 @@ struct Exchange {
     int status = 0;
     uint64_t body_bytes = 0;      // body bytes sent (access log)
     uint64_t start_ms = 0;
+    uint64_t start_ns = 0;        // uv_hrtime() at dispatch (duration metrics); 0 = not dispatched
     App* app = nullptr;
     uint64_t id = 0;
 
     // Plugin view (filled by the plugin host).
     qv_request_info_t info{};
     std::vector<qv_header_t> qv_headers;
-    char id_text[24] = {};
+    char id_text[72] = {};        // the request id: X-Request-Id, traceparent's trace id, or ours
     qv_cancel_cb cancel_cb = nullptr;
     void* cancel_arg = nullptr;
 

@@ -40,6 +40,7 @@ public:
     Session* session = nullptr;  // pinned connection, or nullptr for the pool
     uint64_t deadline = 0;       // uv_now() ms; UINT64_MAX = none
     uint64_t cancel_at = 0;      // when the server-side cancel was sent
+    uint64_t start_ns = 0;       // uv_hrtime() when acquired (query duration metric)
     uint32_t stmt = 0;           // StatementRegistry id, or kUnnamed
     Where where = Where::kNone;
     Phase phase = Phase::kExec;

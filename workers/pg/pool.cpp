@@ -120,6 +120,7 @@ Query* Pool::acquire(QueryCallback cb, void* arg) {
     q->cb = cb;
     q->arg = arg;
     if (cb != nullptr) ++stats_.in_flight;
+    q->start_ns = uv_hrtime();
     return q;
 }
 
@@ -145,6 +146,9 @@ void Pool::deliver(Query* q, const ResultView& r) {
         default: ++stats_.queries_canceled; break;
     }
     --stats_.in_flight;
+    uint64_t us = (uv_hrtime() - q->start_ns) / 1000;
+    ++stats_.duration[latency_bucket(us)];
+    stats_.duration_sum_us += us;
     q->cb(q->arg, r);
 }
 

@@ -17,6 +17,7 @@
 
 #include "server/common/config/config.hpp"
 #include "server/common/result.hpp"
+#include "server/common/scoreboard.hpp"
 #include "workers/pg/pipeline.hpp"
 
 namespace quiver::worker::pg {
@@ -74,6 +75,8 @@ public:
         uint64_t connections_lost = 0;   // up connections that broke or were reset
         uint64_t prepares = 0;           // Parse messages sent (once per SQL text per connection)
         uint64_t cancel_requests = 0;    // server-side cancels sent (timeouts, Pool::cancel)
+        uint64_t duration[kLatencyBuckets] = {};  // delivered queries by latency bucket
+        uint64_t duration_sum_us = 0;
     };
 
     // Nothing happens until start(). `s.pool` connections; `s.url` is a libpq

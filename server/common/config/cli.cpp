@@ -27,7 +27,8 @@ constexpr CliOption kOptions[] = {
 
 constexpr CliOption kCommands[] = {
     {"reload", "", "", "Ask the running master to reload its configuration and apps (HUP)."},
-    {"status", "", "", "Show the running master's workers and counters."},
+    {"status", "", "", "Show the running master's workers and counters; with --watch[=N], "
+                       "a live view refreshed every second (N times; none = until ^C)."},
     {"stop", "", "", "Ask the running master to stop gracefully (TERM)."},
 };
 

@@ -60,6 +60,11 @@ struct LogSettings {
     std::string level = "info";  // error | warning | info | debug
     std::string access;          // "" = off, "-" = stdout, else a file path
     std::string error = "-";     // "-" = stderr, else a file path
+    std::string access_format = "combined";  // combined | json | a format string of $fields
+};
+
+struct MetricsSettings {
+    std::string listen;          // "" = off; else host:port of the /metrics and /status listener
 };
 
 struct DatabaseSettings {
@@ -78,6 +83,7 @@ struct Config {
     Http1Limits limits;
     Timeouts timeouts;
     LogSettings log;
+    MetricsSettings metrics;
     DatabaseSettings database;
     std::string user;            // "" = keep
     std::string group;

@@ -76,6 +76,7 @@ std::string help_text() {
         "       quiver --check-config FILE [SETTINGS...]    validate a configuration\n"
         "       quiver --print-config [-c FILE] [SETTINGS...]\n"
         "       quiver reload|status|stop [-c FILE]         control a running server\n"
+        "       quiver status --watch[=N] [-c FILE]         live view of the workers\n"
         "\n"
         "quiver serves C++ web application plugins: a master binds the sockets and\n"
         "supervises worker processes, each running one event loop.\n"

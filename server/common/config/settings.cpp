@@ -5,6 +5,7 @@
 
 #include <array>
 
+#include "server/common/access_format.hpp"
 #include "server/common/config/values.hpp"
 
 namespace quiver::config {
@@ -16,6 +17,14 @@ constexpr uint64_t kWeek = 7 * 24 * 3600 * kSecond;
 constexpr uint64_t kKiB = 1024;
 constexpr uint64_t kMiB = 1024 * kKiB;
 constexpr uint64_t kTiB = kMiB * kMiB;
+
+Result<void> check_metrics_listen(std::string_view v) {
+    if (v.empty()) return {};
+    auto a = parse_address(v, "");
+    if (!a) return unexpected(a.error());
+    if (a->is_unix) return invalid("the metrics listener takes host:port, not a unix socket");
+    return {};
+}
 
 constexpr std::string_view kLogLevels[] = {"error", "warning", "info", "debug"};
 
@@ -229,12 +238,39 @@ constexpr Setting kTable[] = {
      .doc = "Access log file; - = standard output; empty = none.",
      .long_doc = "A relative path is relative to the config file's folder. USR1 reopens the "
                  "log files (after logrotate moved them)."},
+    {.name = "log.access_format", .section = "Logging", .type = Type::kString,
+     .field = cfg<&Config::log, &LogSettings::access_format>(), .default_text = "combined",
+     .check = check_access_format, .flag = "--access-log-format", .metavar = "FORMAT",
+     .aliases = "access_log_format",
+     .doc = "Access log lines: combined (Apache), json, or a format string of $fields.",
+     .long_doc = "`combined` is Apache's combined format. `json` writes one JSON object per "
+                 "line (time, remote_addr, method, path, query, protocol, status, bytes, "
+                 "duration_us, user_agent, referer, request_id, pid, app); control bytes and "
+                 "invalid UTF-8 are escaped, so every line parses. A format string copies "
+                 "its text and replaces `$name` or `${name}` (`$$` is a dollar sign) with one of: "
+                 "remote_addr, time_local, time_iso8601, method, path, query, request, "
+                 "protocol, status, bytes, duration_us, user_agent, referer, request_id, pid, "
+                 "app, host; values are escaped as in `combined` (`\"`, `\\`, control and "
+                 "non-ASCII bytes as `\\xHH`, as nginx writes them). The request id is the "
+                 "request's `X-Request-Id` (1 to 64 of `A-Za-z0-9._~:/+=@-`) or the trace id "
+                 "of a valid W3C `traceparent`, else one quiver generates; every response "
+                 "carries it as `X-Request-Id`."},
     {.name = "log.error", .section = "Logging", .type = Type::kPath,
      .field = cfg<&Config::log, &LogSettings::error>(), .default_text = "-",
      .flag = "--error-log", .metavar = "FILE", .aliases = "errorlog",
      .doc = "Error log file; - = standard error.",
      .long_doc = "A relative path is relative to the config file's folder. Under systemd, "
                  "`-` reaches the journal."},
+    // ---- metrics
+    {.name = "metrics.listen", .section = "Metrics", .type = Type::kString,
+     .field = cfg<&Config::metrics, &MetricsSettings::listen>(), .default_text = "",
+     .check = check_metrics_listen, .flag = "--metrics-listen", .metavar = "HOST:PORT",
+     .doc = "Address of the master's /metrics and /status listener; empty = off. A changed "
+            "address takes effect on restart (or USR2), not on reload.",
+     .long_doc = "The master serves `/metrics` (Prometheus text format 0.0.4) and `/status` "
+                 "(an HTML page of the workers with charts of requests/s and p99 latency) "
+                 "from the workers' shared-memory scoreboard; workers never wait on it. "
+                 "It has no authentication: bind it to loopback or a private network."},
     // ---- database
     {.name = "database.url", .section = "Database", .type = Type::kString,
      .field = cfg<&Config::database, &DatabaseSettings::url>(), .default_text = "",

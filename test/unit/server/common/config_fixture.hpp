@@ -64,12 +64,13 @@ std::string error_of(const Result<T>& r) {
 // it to check_same() below and to the settings table.
 inline void field_count_guard(const Config& c) {
     [[maybe_unused]] const auto& [f1, f2, f3, f4, f5, f6, f7, f8, f9, f10, f11, f12, f13, f14, f15,
-                                  f16, f17, f18, f19, f20] = c;
+                                  f16, f17, f18, f19, f20, f21] = c;
     [[maybe_unused]] const auto& [l1, l2, l3, l4, l5, l6, l7, l8, l9] = ListenSpec{};
     [[maybe_unused]] const auto& [a1, a2, a3, a4] = AppSpec{};
     [[maybe_unused]] const auto& [h1, h2, h3, h4, h5] = c.limits;
     [[maybe_unused]] const auto& [t1, t2, t3, t4, t5, t6, t7] = c.timeouts;
-    [[maybe_unused]] const auto& [g1, g2, g3] = c.log;
+    [[maybe_unused]] const auto& [g1, g2, g3, g4] = c.log;
+    [[maybe_unused]] const auto& [m1] = c.metrics;
     [[maybe_unused]] const auto& [d1, d2, d3, d4, d5] = c.database;
 }
 
@@ -112,6 +113,8 @@ inline void check_same(const Config& a, const Config& b, bool compare_source = t
     CHECK(a.log.level == b.log.level);
     CHECK(a.log.access == b.log.access);
     CHECK(a.log.error == b.log.error);
+    CHECK(a.log.access_format == b.log.access_format);
+    CHECK(a.metrics.listen == b.metrics.listen);
     CHECK(a.database.url == b.database.url);
     CHECK(a.database.enabled == b.database.enabled);
     CHECK(a.database.pool == b.database.pool);
