@@ -311,14 +311,19 @@ int Master::run() {
     for (size_t i = 0; i < slots_.size(); ++i) slots_[i].current = spawn(static_cast<int>(i), generation_);
 
     uv_run(&loop_, UV_RUN_DEFAULT);
-    // Closing the signal handles below restores their default actions: a
-    // repeated TERM during the last teardown must not kill us before the
-    // pidfile and socket files are cleaned up.
-    for (int sig : kSignals) std::signal(sig, SIG_IGN);
+    // Closing the signal handles below restores their default actions (libuv
+    // sets SIG_DFL as the last handle of a signal closes): a repeated TERM
+    // during the last teardown must not kill us before the socket files are
+    // cleaned up. Blocked, it stays pending and dies with the process.
+    sigset_t stop_signals;
+    sigemptyset(&stop_signals);
+    for (int sig : kSignals) sigaddset(&stop_signals, sig);
+    ::pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
     if (control_) {
         if (handed_over_) control_.reset();  // its path belongs to the new master now
         else control_->close();
     }
+    if (metrics_) metrics_->close();
     unwatch_plugins();
     uv_walk(&loop_, [](uv_handle_t* h, void*) noexcept { if (!uv_is_closing(h)) uv_close(h, nullptr); }, nullptr);
     uv_run(&loop_, UV_RUN_DEFAULT);
