@@ -169,6 +169,8 @@ void Connection::handle_connected() {
     prepared_.clear();
     failed_stmt_ = StatementRegistry::kUnnamed;
     want_write_ = false;
+    // TLS and GSS encryption write through their own layers: left alone.
+    hold_sends_ = PQsslInUse(conn_) == 0 && PQgetgssctx(conn_) == nullptr;
     const bool recovered = failing_ || ever_up_;
     failing_ = false;
     ever_up_ = true;

@@ -89,7 +89,7 @@ private:
     void finish_close();
     void handle_timer();
 
-    bool send(Query* q);
+    bool send(Query* q);  // false: libpq refused; the caller loses the connection
     void handle_io(int events);
     bool flush_output();
     void read_results();
@@ -117,6 +117,7 @@ private:
     bool want_write_ = false;      // PQflush returned 1
     bool dispatching_ = false;     // inside read_results
     bool dirty_ = false;           // on the pool's list of connections to flush this turn
+    bool hold_sends_ = false;      // plain socket: a turn's sends merge into one (SendHold)
     PGconn* conn_ = nullptr;
     PollHandle* poll_ = nullptr;
     int poll_events_ = 0;

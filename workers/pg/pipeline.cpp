@@ -1,7 +1,13 @@
 // SPDX-License-Identifier: MIT
 // The pipeline of one connection: sending queued queries (Parse on first use,
-// Bind/Execute, one Sync each), reading results back in FIFO order, query
-// deadlines and server-side cancels. Also the Query list and statement registry.
+// Bind/Execute, one Sync each; a turn's queries in one send()), reading results
+// back in FIFO order, query deadlines and server-side cancels. Also the Query
+// list and statement registry.
+#include <dlfcn.h>
+#include <sys/socket.h>
+#include <sys/types.h>
+
+#include <cerrno>
 #include <algorithm>
 #include <cstdio>
 #include <cstring>
@@ -38,7 +44,68 @@ bool is_unavailable(std::string_view sqlstate) {
     return sqlstate.starts_with("57P") || sqlstate.starts_with("08");
 }
 
+// The socket whose writes are being held on this thread (see SendHold), or -1.
+thread_local int t_held_fd = -1;
+
 }  // namespace
+
+// ---- holding libpq's writes until the end of the turn ----
+
+SendHold::SendHold(int fd) noexcept : previous_(t_held_fd) {
+#ifndef LIBPQ_HAS_SEND_PIPELINE_SYNC
+    t_held_fd = fd;
+#else
+    (void)fd;
+#endif
+}
+
+SendHold::~SendHold() { t_held_fd = previous_; }
+
+}  // namespace quiver::worker::pg
+
+#ifndef LIBPQ_HAS_SEND_PIPELINE_SYNC
+// libpq 15 has no PQsendPipelineSync: PQpipelineSync ends with PQflush, one
+// send() per query. These definitions interpose libc's send() and recv() (the
+// only socket calls libpq's plain, non-TLS transport makes) for the whole
+// process, and differ from libc only for the socket a SendHold names, on the
+// thread that holds it: there they answer EAGAIN without a system call, so
+// libpq keeps the messages in its output buffer (it treats EAGAIN as "socket
+// full, flush later" and tries one read, which also answers EAGAIN). The turn's
+// PQflush, after the hold, sends them all in one call. Every message and every
+// Sync is sent exactly as before, in the same order; only the syscalls merge.
+namespace {
+
+template <typename Fn>
+Fn next_symbol(const char* name) noexcept {
+    void* f = dlsym(RTLD_NEXT, name);
+    if (f == nullptr) f = dlsym(RTLD_DEFAULT, name);
+    return reinterpret_cast<Fn>(f);
+}
+
+}  // namespace
+
+extern "C" ssize_t send(int fd, const void* buf, size_t len, int flags) {
+    using Fn = ssize_t (*)(int, const void*, size_t, int);
+    if (fd >= 0 && fd == quiver::worker::pg::t_held_fd) {
+        errno = EAGAIN;
+        return -1;
+    }
+    static const Fn real = next_symbol<Fn>("send");
+    return real(fd, buf, len, flags);
+}
+
+extern "C" ssize_t recv(int fd, void* buf, size_t len, int flags) {
+    using Fn = ssize_t (*)(int, void*, size_t, int);
+    if (fd >= 0 && fd == quiver::worker::pg::t_held_fd) {
+        errno = EAGAIN;
+        return -1;
+    }
+    static const Fn real = next_symbol<Fn>("recv");
+    return real(fd, buf, len, flags);
+}
+#endif
+
+namespace quiver::worker::pg {
 
 // ---- Query, QueryList, StatementRegistry ----
 
@@ -146,12 +213,21 @@ void Connection::flush() {
     // While the socket is full, hold new queries back (they time out here if
     // it stays full) instead of growing libpq's buffer without bound; and while
     // a cancel is in progress (see holding_sends).
-    if (!want_write_ && !holding_sends()) {
-        while (Query* q = unsent_.pop_front()) {
-            if (!send(q)) return;
+    if (!want_write_ && !holding_sends() && !unsent_.empty()) {
+        bool failed = false;
+        {
+            const SendHold hold(hold_sends_ ? PQsocket(conn_) : -1);
+            while (Query* q = unsent_.pop_front()) {
+                if (!send(q)) {
+                    failed = true;
+                    break;
+                }
+            }
         }
+        // Outside the hold: lose() closes the socket and runs callbacks.
+        if (failed) return lose(PQerrorMessage(conn_));
     }
-    flush_output();
+    flush_output();  // the whole turn's messages: one send() per connection
 }
 
 bool Connection::send(Query* q) {
@@ -186,8 +262,8 @@ bool Connection::send(Query* q) {
     }
     // One Sync per query: an error aborts only this query's segment, and each
     // query outside a session is its own implicit transaction. libpq 15's
-    // PQpipelineSync also flushes; libpq 17's PQsendPipelineSync leaves the
-    // flush to flush_output(), once per loop turn.
+    // PQpipelineSync also flushes (held by flush()'s SendHold); libpq 17's
+    // PQsendPipelineSync leaves the flush to flush_output(), once per loop turn.
 #ifdef LIBPQ_HAS_SEND_PIPELINE_SYNC
     ok = ok && PQsendPipelineSync(conn_) == 1;
 #else
@@ -196,12 +272,8 @@ bool Connection::send(Query* q) {
     q->where = Query::Where::kSent;
     q->phase = q->with_prepare ? Query::Phase::kPrepare : Query::Phase::kExec;
     q->exec_seen = false;
-    sent_.push_back(q);
-    if (!ok) {
-        lose(PQerrorMessage(conn_));
-        return false;
-    }
-    return true;
+    sent_.push_back(q);  // if !ok, it fails with the rest when flush() loses the connection
+    return ok;
 }
 
 bool Connection::flush_output() {

@@ -20,6 +20,21 @@ class Connection;
 class Session;
 using QueryCallback = void (*)(void* arg, const ResultView& r);
 
+// While alive, libpq's writes to socket `fd` on this thread are held in its
+// output buffer (send() answers EAGAIN without a system call) until the next
+// PQflush after it: the queries of one loop turn leave in one send(). -1 holds
+// nothing. A no-op with libpq 17+, whose PQsendPipelineSync does not write.
+class SendHold {
+public:
+    explicit SendHold(int fd) noexcept;
+    ~SendHold();
+    SendHold(const SendHold&) = delete;
+    SendHold& operator=(const SendHold&) = delete;
+
+private:
+    int previous_;
+};
+
 // One statement, from query() until its Sync result is read (or it is dropped
 // before being sent). Recycled through the pool's free list, so the buffers
 // below keep their capacity and a steady load allocates nothing.

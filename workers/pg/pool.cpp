@@ -22,6 +22,9 @@ constexpr uint64_t kNoDeadline = UINT64_MAX;
 constexpr uint64_t kKickIntervalMs = 100;
 constexpr size_t kMaxParams = 65535;  // the protocol's Int16 parameter count
 constexpr int kMaxPoolSize = 1000;
+// See pick(): how much busier than the least-loaded connection the turn's
+// connection may be before a query goes elsewhere.
+constexpr size_t kTurnAffinity = 32;
 
 constexpr std::string_view kNoConnection = "no database connection is up";
 constexpr std::string_view kClosed = "the database pool is closed";
@@ -222,6 +225,11 @@ Query* Pool::query(Session* s, std::string_view sql, const std::string_view* par
     return q;
 }
 
+// The least-loaded usable connection, except that queries issued in one loop
+// turn stay on the connection the turn started with while it is at most
+// kTurnAffinity queries busier than the least-loaded one. A backend then
+// receives a turn's queries together and answers them in one wakeup, instead
+// of each backend being woken for every other query.
 Connection* Pool::pick() {
     Connection* best = nullptr;
     size_t best_load = SIZE_MAX;
@@ -237,6 +245,12 @@ Connection* Pool::pick() {
         }
     }
     ++rr_;
+    Connection* t = turn_conn_;
+    if (t != nullptr && t != best && t->up() && !t->pinned() &&
+        t->load() <= best_load + kTurnAffinity) {
+        return t;
+    }
+    turn_conn_ = best;
     return best;
 }
 
@@ -532,6 +546,7 @@ void Pool::run_turn() {
         c->flush();
     }
     dirty_.clear();
+    turn_conn_ = nullptr;  // the next turn starts from the least-loaded connection
 
     in_turn_ = false;
     if (closing_) {

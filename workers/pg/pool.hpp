@@ -108,7 +108,8 @@ public:
     // text of $i+1; it is SQL NULL when is_null != nullptr && is_null[i]. The
     // SQL text and the parameters are copied before query() returns.
     //
-    // With `s` == nullptr the least-loaded unpinned connection runs it; with a
+    // With `s` == nullptr the least-loaded unpinned connection runs it (queries
+    // of one loop turn keep to one connection while it is not much busier); with a
     // session from begin_session, that pinned connection runs it. Each SQL text
     // is prepared once per connection (named "q<n>"; past 4096 distinct texts
     // per pool, new ones run unnamed, parsed each time) and every query is sent
@@ -244,6 +245,7 @@ private:
     int first_failures_ = 0;         // connections whose first attempt failed
     uint64_t last_kick_ = 0;
     size_t rr_ = 0;                  // round-robin start for pick()
+    Connection* turn_conn_ = nullptr; // where this turn's queries go (see pick())
 
     Stats stats_;
 };
