@@ -13,6 +13,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <csignal>
+#include <cstdlib>
 #include <cstring>
 
 #include <arpa/inet.h>
@@ -64,6 +65,33 @@ std::string bound_address(int fd) {
 const char* signal_name(int sig) {
     const char* n = sigabbrev_np(sig);
     return n ? n : "?";
+}
+
+// USR1 as Nginx does it: the master (still root) creates the log files again
+// and gives them to the workers' user, so that workers that dropped their
+// privileges can reopen them after a rotation moved the old ones away.
+void give_log_files_to_workers(const Config& c) {
+    if (::geteuid() != 0 || c.user.empty()) return;
+    uid_t uid;
+    if (c.user.find_first_not_of("0123456789") == std::string::npos) {
+        uid = static_cast<uid_t>(std::strtoul(c.user.c_str(), nullptr, 10));
+    } else if (struct passwd* pw = ::getpwnam(c.user.c_str())) {
+        uid = pw->pw_uid;
+    } else {
+        log::error("getpwnam(", c.user, ") failed: no such user; log files left as they are");
+        return;
+    }
+    for (const std::string* path : {&c.log.access, &c.log.error}) {
+        if (path->empty() || *path == "-") continue;
+        int fd = ::open(path->c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+        if (fd < 0) {
+            log::error("open(", *path, ") failed: ", log::errno_text(errno));
+            continue;
+        }
+        if (::fchown(fd, uid, static_cast<gid_t>(-1)) != 0)
+            log::error("chown(", *path, ", ", c.user, ") failed: ", log::errno_text(errno));
+        ::close(fd);
+    }
 }
 
 }  // namespace
@@ -263,27 +291,33 @@ int Master::run() {
     // if the file on disk was replaced), so master and workers always agree
     // on the config format and the ABI.
     self_exe_ = "/proc/self/exe";
+    // An early failure exits before any handle exists: free the loop's own
+    // memory (the normal path closes it after the last uv_run).
+    auto fail = [this] {
+        uv_loop_close(&loop_);
+        return 1;
+    };
 
     if (::geteuid() == 0 && config_->user.empty() && !config_->allow_root) {
         log::error("refusing to run app code as root: set `user` (for example nobody), or allow_root: true");
-        return 1;
+        return fail();
     }
-    if (!bind_all()) return 1;
+    if (!bind_all()) return fail();
     watchdog_ms_ = systemd::watchdog_usec() / 1000;
     auto sb = Scoreboard::create(Scoreboard::kMaxSlots);
     if (!sb) {
         log::error(sb.error().message());
-        return 1;
+        return fail();
     }
     scoreboard_ = std::move(*sb);
     score_used_.assign(scoreboard_.size(), false);
     auto cfd = make_config_fd(*config_);
     if (!cfd) {
         log::error(cfd.error().message());
-        return 1;
+        return fail();
     }
     config_fd_ = *cfd;
-    if (!write_pidfile()) return 1;
+    if (!write_pidfile()) return fail();
 
     uv_timer_init(&loop_, &tick_);
     tick_.data = this;
@@ -653,6 +687,7 @@ void Master::on_signal(uv_signal_t* s, int signum) noexcept {
         case SIGHUP: m->handle_hup(); break;
         case SIGUSR1:
             log::reopen();
+            give_log_files_to_workers(*m->config_);
             for (WorkerProc* w : m->procs_) m->kill_worker(w, SIGUSR1);
             log::info("reopened log files");
             break;
