@@ -100,7 +100,15 @@ def rss_kib(srv):
     return total
 
 
-def probe(port, limit=1.0, path="/probe"):
+# "An ordinary client is answered within a second" is judged in the release
+# build. Sanitized code runs two to three times slower (the hostile clients'
+# bodies and responses are shadow-checked byte by byte), so there the same
+# promise is checked at three times the limit.
+LATENCY_SCALE = 3.0 if os.environ.get("QUIVER_SANITIZED") == "1" else 1.0
+ANSWER_LIMIT = 1.0 * LATENCY_SCALE
+
+
+def probe(port, limit=ANSWER_LIMIT, path="/probe"):
     """An ordinary client: a GET answered 200 within `limit` seconds; returns the time."""
     t0 = time.time()
     r = get(port, path, timeout=limit)
