@@ -147,14 +147,14 @@ def run_case(port, c):
 
 def main():
     only = sys.argv[1:]
-    todo = [c for c in cases.CASES if not only or c["id"] in only]
+    selected = [c for c in cases.CASES if not only or c["id"] in only]
     t0 = time.time()
     with tempfile.TemporaryDirectory(prefix="quiver-conf-") as tmp:
         port = free_port()
         srv = Server(tmp, CONFIG.format(port=port, echo=plugin("echo")), port=port)
         failed = 0
         try:
-            for c in todo:
+            for c in selected:
                 try:
                     run_case(port, c)
                     print("ok   %-28s %-22s %s" % (c["id"], "RFC " + c["section"], c["desc"]),
@@ -171,7 +171,7 @@ def main():
             print("FAIL quiver exited during the run:\n" + srv.output())
             failed += 1
     print("%.1fs" % (time.time() - t0))
-    print("%d passed, %d failed" % (len(todo) - failed, failed))
+    print("%d passed, %d failed" % (len(selected) - failed, failed))
     sys.exit(1 if failed else 0)
 
 

@@ -62,11 +62,11 @@ def descendants(pid):
                 children.setdefault(ppid, []).append(int(d))
             except (OSError, ValueError, IndexError):
                 pass
-    out, todo = [], [pid]
-    while todo:
-        p = todo.pop()
+    out, stack = [], [pid]
+    while stack:
+        p = stack.pop()
         out.append(p)
-        todo.extend(children.get(p, []))
+        stack.extend(children.get(p, []))
     return out
 
 
