@@ -91,7 +91,8 @@ class Server:
         self.proc.send_signal(sig)
 
     def worker_pids(self):
-        """Pids of this master's worker processes (from /proc)."""
+        """Pids of this master's live worker processes (from /proc; a
+        killed worker not yet reaped is left out)."""
         pids = []
         for d in os.listdir("/proc"):
             if not d.isdigit():
@@ -99,8 +100,8 @@ class Server:
             try:
                 with open("/proc/%s/stat" % d) as f:
                     stat = f.read()
-                ppid = int(stat.rsplit(")", 1)[1].split()[1])
-                if ppid == self.proc.pid:
+                fields = stat.rsplit(")", 1)[1].split()
+                if int(fields[1]) == self.proc.pid and fields[0] not in ("Z", "X"):
                     pids.append(int(d))
             except (OSError, IndexError, ValueError):
                 pass
