@@ -3,10 +3,13 @@
 // closing. Parsing belongs to the codec; routing to the Worker.
 #include "workers/net/connection.hpp"
 
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <strings.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstring>
 
 #include "server/common/log.hpp"
@@ -25,6 +28,10 @@ constexpr size_t kMaxPendingOutput = 1 << 20;
 // After we close our side, how long we keep reading (and discarding) so the
 // kernel does not reset a connection whose last response is still in flight.
 constexpr uint64_t kLingerMs = 2000;
+
+// Reads per readiness wake-up while each one fills the whole buffer (as
+// libuv does), so one busy connection cannot starve the others.
+constexpr int kMaxReadsPerWakeup = 32;
 
 constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
 // An emptied buffer keeps its capacity up to this; a larger one (a big
@@ -104,25 +111,22 @@ bool Connection::open(int fd, bool is_unix, std::string remote_addr) {
     uv_loop_t* loop = worker_->loop();
     remote_addr_ = std::move(remote_addr);
     is_unix_ = is_unix;
-    int rc;
-    if (is_unix) {
-        uv_pipe_init(loop, &h_.pipe, 0);
-        rc = uv_pipe_open(&h_.pipe, fd);
-    } else {
-        uv_tcp_init(loop, &h_.tcp);
-        rc = uv_tcp_open(&h_.tcp, fd);
-        if (rc == 0) uv_tcp_nodelay(&h_.tcp, 1);
-    }
-    h_.handle.data = this;
-    handles_open_ = 1;
     uv_timer_init(loop, &timer_);
     timer_.data = this;
-    handles_open_ = 2;
+    handles_open_ = 1;
+    int rc = uv_poll_init_socket(loop, &poll_, fd);
     if (rc != 0) {
-        log::warning("uv_", is_unix ? "pipe" : "tcp", "_open(", fd, ") failed: ", uv_err_name(rc));
+        log::warning("uv_poll_init_socket(", fd, ") failed: ", uv_err_name(rc));
         ::close(fd);
         close();
         return false;
+    }
+    fd_ = fd;
+    poll_.data = this;
+    handles_open_ = 2;
+    if (!is_unix) {
+        int one = 1;
+        ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     }
     if (listen_->protocol == Protocol::kUwsgi && !is_unix &&
         !worker_->trusted_proxies().contains(remote_addr_)) {
@@ -140,18 +144,41 @@ bool Connection::open(int fd, bool is_unix, std::string remote_addr) {
 
 // ---- reading ---------------------------------------------------------------
 
-void Connection::on_alloc(uv_handle_t* h, size_t, uv_buf_t* buf) noexcept {
-    auto* c = static_cast<Connection*>(h->data);
-    buf->base = c->worker_->read_buffer();
-    buf->len = c->worker_->read_buffer_size();
+void Connection::on_poll(uv_poll_t* p, int status, int events) noexcept {
+    static_cast<Connection*>(p->data)->handle_poll(status, events);
 }
 
-void Connection::on_read(uv_stream_t* s, ssize_t nread, const uv_buf_t* buf) noexcept {
-    static_cast<Connection*>(s->data)->handle_read(nread, buf);
+void Connection::handle_poll(int status, int events) {
+    if (status < 0) {
+        // libuv reports a socket error (EPOLLERR: a reset) this way.
+        log::debug("connection from ", remote_addr_, " failed: ", uv_err_name(status));
+        close();
+        return;
+    }
+    if ((events & UV_WRITABLE) && writing_) {
+        write_some();
+        if (closing_ && !lingering_) return;
+    }
+    if ((events & UV_READABLE) && reading_) read_some();
 }
 
-void Connection::handle_read(ssize_t nread, const uv_buf_t* buf) {
-    if (nread == 0) return;  // EAGAIN
+void Connection::read_some() {
+    char* buf = worker_->read_buffer();
+    const size_t size = worker_->read_buffer_size();
+    for (int i = 0; i < kMaxReadsPerWakeup && reading_; ++i) {
+        ssize_t n = ::recv(fd_, buf, size, MSG_DONTWAIT);
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            if (errno == EAGAIN || errno == EWOULDBLOCK) return;
+            handle_read(-errno, nullptr);  // libuv's error codes are -errno
+            return;
+        }
+        handle_read(n == 0 ? static_cast<ssize_t>(UV_EOF) : n, buf);
+        if (static_cast<size_t>(n) < size) return;
+    }
+}
+
+void Connection::handle_read(ssize_t nread, const char* data) {
     if (nread < 0) {
         if (nread != UV_EOF) log::debug("read from ", remote_addr_, " failed: ", uv_err_name(static_cast<int>(nread)));
         eof_ = true;
@@ -170,7 +197,7 @@ void Connection::handle_read(ssize_t nread, const uv_buf_t* buf) {
     worker_->score().bytes_in.fetch_add(static_cast<uint64_t>(nread), std::memory_order_relaxed);
     if (lingering_) return;  // discarding input after our shutdown
     in_read_ = true;
-    feed(buf->base, static_cast<size_t>(nread));
+    feed(data, static_cast<size_t>(nread));
     in_read_ = false;
     update_deadline();
     flush();
@@ -259,13 +286,29 @@ void Connection::handle_codec_error(int status, std::string_view reason) {
 
 void Connection::pause_reading() {
     if (!reading_) return;
-    uv_read_stop(&h_.stream);
     reading_ = false;
+    update_poll();
 }
 
 void Connection::resume_reading() {
     if (reading_ || closing_ || eof_) return;
-    if (uv_read_start(&h_.stream, on_alloc, on_read) == 0) reading_ = true;
+    reading_ = true;
+    update_poll();
+}
+
+// Watches what the connection waits for: input while reading, writability
+// while output is held back. Changes cost an epoll_ctl, so they are rare.
+void Connection::update_poll() {
+    if (fd_ < 0 || uv_is_closing(reinterpret_cast<uv_handle_t*>(&poll_))) return;
+    int want = (reading_ ? UV_READABLE : 0) | (writing_ ? UV_WRITABLE : 0);
+    if (want == poll_events_) return;
+    int rc = want != 0 ? uv_poll_start(&poll_, want, on_poll) : uv_poll_stop(&poll_);
+    if (rc != 0) {
+        log::warning("uv_poll_start(", remote_addr_, ") failed: ", uv_err_name(rc));
+        close();
+        return;
+    }
+    poll_events_ = want;
 }
 
 // ---- the ordered queue -----------------------------------------------------
@@ -439,31 +482,32 @@ void Connection::mark_dirty() {
 void Connection::flush() {
     if (closing_ && !lingering_) return;
     if (!writing_ && !wbuf_.empty()) {
-        // One try_write for everything this loop turn produced; uv_write
-        // takes the remainder when the socket buffer is full.
-        uv_buf_t b = uv_buf_init(wbuf_.data(), static_cast<unsigned>(wbuf_.size()));
-        int n = uv_try_write(&h_.stream, &b, 1);
-        if (n < 0 && n != UV_EAGAIN) {
-            log::debug("write to ", remote_addr_, " failed: ", uv_err_name(n));
+        // One send() for everything this loop turn produced; what the socket
+        // does not take waits in inflight_ until it becomes writable.
+        size_t written = 0;
+        while (written < wbuf_.size()) {
+            ssize_t n = ::send(fd_, wbuf_.data() + written, wbuf_.size() - written, MSG_DONTWAIT | MSG_NOSIGNAL);
+            if (n >= 0) {
+                written += static_cast<size_t>(n);
+                break;
+            }
+            if (errno == EINTR) continue;
+            if (errno == EAGAIN || errno == EWOULDBLOCK) break;
+            log::debug("write to ", remote_addr_, " failed: ", uv_err_name(-errno));
             close();
             return;
         }
-        size_t written = n > 0 ? static_cast<size_t>(n) : 0;
         worker_->score().bytes_out.fetch_add(written, std::memory_order_relaxed);
         if (written == wbuf_.size()) {
             clear_buffer(wbuf_, worker_);
         } else {
             inflight_.assign(wbuf_, written);
+            inflight_off_ = 0;
             clear_buffer(wbuf_, worker_);
-            uv_buf_t rb = uv_buf_init(inflight_.data(), static_cast<unsigned>(inflight_.size()));
-            write_req_.data = this;
-            int rc = uv_write(&write_req_, &h_.stream, &rb, 1, on_write);
-            if (rc != 0) {
-                close();
-                return;
-            }
             writing_ = true;
             write_progress_ms_ = worker_->now_ms();
+            update_poll();
+            if (closing_ && !lingering_) return;
             if (inflight_.size() > kMaxPendingOutput) pause_reading();
         }
     }
@@ -474,22 +518,33 @@ void Connection::flush() {
     update_deadline();
 }
 
-void Connection::on_write(uv_write_t* req, int status) noexcept {
-    static_cast<Connection*>(req->data)->handle_write(status);
+// The socket became writable while inflight_ waits: send what it takes.
+void Connection::write_some() {
+    while (inflight_off_ < inflight_.size()) {
+        ssize_t n = ::send(fd_, inflight_.data() + inflight_off_, inflight_.size() - inflight_off_,
+                           MSG_DONTWAIT | MSG_NOSIGNAL);
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            if (errno == EAGAIN || errno == EWOULDBLOCK) break;
+            log::debug("write to ", remote_addr_, " failed: ", uv_err_name(-errno));
+            close();
+            return;
+        }
+        inflight_off_ += static_cast<size_t>(n);
+        worker_->score().bytes_out.fetch_add(static_cast<uint64_t>(n), std::memory_order_relaxed);
+        write_progress_ms_ = worker_->now_ms();
+    }
+    if (inflight_off_ == inflight_.size()) handle_written();
 }
 
-void Connection::handle_write(int status) {
+void Connection::handle_written() {
     writing_ = false;
-    if (status == UV_ECANCELED) return;  // closing
-    if (status < 0) {
-        log::debug("write to ", remote_addr_, " failed: ", uv_err_name(status));
-        close();
-        return;
-    }
-    worker_->score().bytes_out.fetch_add(inflight_.size(), std::memory_order_relaxed);
+    inflight_off_ = 0;
     clear_buffer(inflight_, worker_);
     write_progress_ms_ = worker_->now_ms();
     if (!no_more_requests_ && queued_ < kMaxQueued && pending_in_.empty()) resume_reading();
+    update_poll();
+    if (closing_ && !lingering_) return;
     flush();
 }
 
@@ -521,29 +576,28 @@ void Connection::begin_close() {
         close();
         return;
     }
-    closing_ = true;
-    lingering_ = true;
-    no_more_requests_ = true;
-    shutdown_req_.data = this;
-    if (uv_shutdown(&shutdown_req_, &h_.stream, on_shutdown) != 0) {
+    // Everything is written (flush only gets here then): FIN now.
+    if (::shutdown(fd_, SHUT_WR) != 0) {
         close();
         return;
     }
-    if (!reading_ && uv_read_start(&h_.stream, on_alloc, on_read) == 0) reading_ = true;
+    closing_ = true;
+    lingering_ = true;
+    no_more_requests_ = true;
+    reading_ = true;
+    update_poll();
+    if (!lingering_) return;  // update_poll failed and closed
     deadline_ms_ = worker_->now_ms() + kLingerMs;
     timer_due_ms_ = deadline_ms_;
     uv_timer_start(&timer_, on_timer, kLingerMs, 0);
 }
 
-void Connection::on_shutdown(uv_shutdown_t* req, int status) noexcept {
-    auto* c = static_cast<Connection*>(req->data);
-    if (status < 0 && status != UV_ECANCELED) c->close();
-}
-
 void Connection::close() {
-    if (handles_open_ == 0 || uv_is_closing(&h_.handle)) return;
+    if (handles_open_ == 0 || uv_is_closing(reinterpret_cast<uv_handle_t*>(&timer_))) return;
     closing_ = true;
+    lingering_ = false;
     reading_ = false;
+    writing_ = false;
     // Exchanges still queued: done ones are freed, the others detached.
     while (head_) {
         Exchange* ex = head_;
@@ -552,12 +606,17 @@ void Connection::close() {
     }
     tail_ = nullptr;
     queued_ = 0;
-    uv_close(&h_.handle, on_close);
+    if (fd_ >= 0) uv_close(reinterpret_cast<uv_handle_t*>(&poll_), on_close);
     uv_close(reinterpret_cast<uv_handle_t*>(&timer_), on_close);
 }
 
 void Connection::on_close(uv_handle_t* h) noexcept {
     auto* c = static_cast<Connection*>(h->data);
+    if (h == reinterpret_cast<uv_handle_t*>(&c->poll_)) {
+        // The poll handle does not own the socket: close it once libuv is done with it.
+        ::close(c->fd_);
+        c->fd_ = -1;
+    }
     if (--c->handles_open_ == 0) c->worker_->connection_closed(c);
 }
 

@@ -111,18 +111,19 @@ public:
     size_t index_ = 0;           // position in the worker's connection list
 
 private:
-    static void on_alloc(uv_handle_t* h, size_t suggested, uv_buf_t* buf) noexcept;
-    static void on_read(uv_stream_t* s, ssize_t nread, const uv_buf_t* buf) noexcept;
-    static void on_write(uv_write_t* req, int status) noexcept;
-    static void on_shutdown(uv_shutdown_t* req, int status) noexcept;
+    static void on_poll(uv_poll_t* p, int status, int events) noexcept;
     static void on_timer(uv_timer_t* t) noexcept;
     static void on_close(uv_handle_t* h) noexcept;
 
-    void handle_read(ssize_t nread, const uv_buf_t* buf);
+    void handle_poll(int status, int events);
+    void read_some();
+    void write_some();
+    void update_poll();
+    void handle_read(ssize_t nread, const char* data);
     void feed(const char* data, size_t len);
     void handle_message();
     void handle_codec_error(int status, std::string_view reason);
-    void handle_write(int status);
+    void handle_written();
     void handle_timer();
 
     std::string& sink(Exchange* ex) { return ex->direct ? wbuf_ : ex->out; }
@@ -140,21 +141,20 @@ private:
     Worker* worker_;
     const ListenSpec* listen_;
     std::unique_ptr<Codec> codec_;
-    union {
-        uv_handle_t handle;
-        uv_stream_t stream;
-        uv_tcp_t tcp;
-        uv_pipe_t pipe;
-    } h_;
+    // The socket is driven by a poll handle and plain recv()/send(): one
+    // system call per read and per write, without libuv's stream layer (and
+    // without read()/write(), whose VFS path costs more on sockets).
+    uv_poll_t poll_;
+    int fd_ = -1;
+    int poll_events_ = 0;        // the events poll_ watches now
     uv_timer_t timer_;
-    uv_write_t write_req_;
-    uv_shutdown_t shutdown_req_;
 
     Exchange* head_ = nullptr;
     Exchange* tail_ = nullptr;
     uint32_t queued_ = 0;
     std::string wbuf_;           // bytes waiting to be written
-    std::string inflight_;       // bytes handed to uv_write
+    std::string inflight_;       // bytes the socket did not take yet (sent as it becomes writable)
+    size_t inflight_off_ = 0;    // how much of inflight_ is sent
     std::string pending_in_;     // received bytes not fed yet (pipelining backpressure)
     std::string remote_addr_;
     int handles_open_ = 0;
@@ -168,7 +168,7 @@ private:
 
     bool reading_ = false;
     bool in_read_ = false;       // inside on_read: flush once at its end
-    bool writing_ = false;
+    bool writing_ = false;       // inflight_ waits for the socket to become writable
     bool eof_ = false;           // the peer half-closed
     bool no_more_requests_ = false;  // stop parsing (close after queue drains)
     bool draining_ = false;
