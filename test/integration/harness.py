@@ -6,6 +6,7 @@ Each test file calls `main(globals())`, which runs every function named
 test_* with a fresh temporary directory and prints one line per test.
 Environment (set by meson): QUIVER_BIN, QUIVER_BUILD_ROOT, QUIVER_SOURCE_ROOT.
 """
+import atexit
 import os
 import re
 import signal
@@ -43,6 +44,16 @@ def free_port():
     return port
 
 
+# Servers started and not yet stopped: killed (with their workers) if the test
+# process itself is stopped, e.g. by meson's timeout, so none outlives its test.
+LIVE = set()
+
+
+def kill_live_servers():
+    for srv in list(LIVE):
+        srv.kill()
+
+
 class Server:
     """One quiver master with its workers."""
 
@@ -60,6 +71,7 @@ class Server:
             e.update(env)
         self.proc = subprocess.Popen([BIN, "--config", self.config, *args], stdout=self.log,
                                      stderr=subprocess.STDOUT, env=e, start_new_session=True)
+        LIVE.add(self)
         if wait:
             self.wait_ready()
 
@@ -108,6 +120,7 @@ class Server:
         return sorted(pids)
 
     def stop(self, sig=signal.SIGTERM, timeout=20):
+        LIVE.discard(self)
         if self.proc.poll() is None:
             self.proc.send_signal(sig)
             try:
@@ -120,6 +133,7 @@ class Server:
         return self.proc.returncode
 
     def kill(self):
+        LIVE.discard(self)
         if self.proc.poll() is None:
             try:
                 os.killpg(self.proc.pid, signal.SIGKILL)
@@ -335,6 +349,15 @@ def eq(a, b, what=""):
 def main(namespace):
     """Runs every test_* function in the module; prints one line each."""
     only = sys.argv[1:]
+    atexit.register(kill_live_servers)
+
+    def stopped(signum, _frame):
+        kill_live_servers()
+        print("stopped by signal %d: servers killed" % signum, flush=True)
+        os._exit(1)
+
+    signal.signal(signal.SIGTERM, stopped)
+    signal.signal(signal.SIGINT, stopped)
     tests = [(n, f) for n, f in sorted(namespace.items()) if n.startswith("test_") and callable(f)]
     tests = [(n, f) for n, f in tests if not only or n in only]
     failed = 0
