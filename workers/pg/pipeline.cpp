@@ -122,6 +122,8 @@ void Query::reset() {
     phase = Phase::kExec;
     with_prepare = delivered = in_deferred = want_cancel = cancel_sent = internal = false;
     exec_seen = false;
+    sync = true;
+    batched = false;
     deferred_status = 0;
     deferred_error = {};
     deferred_sqlstate = {};
@@ -261,14 +263,18 @@ bool Connection::send(Query* q) {
         ok = ok && PQsendQueryPrepared(conn_, name, nparams, ptrs.data(), nullptr, nullptr, 0) == 1;
     }
     // One Sync per query: an error aborts only this query's segment, and each
-    // query outside a session is its own implicit transaction. libpq 15's
+    // query outside a session is its own implicit transaction. A batch's
+    // members (Pool::batch) share the Sync sent after its last one. libpq 15's
     // PQpipelineSync also flushes (held by flush()'s SendHold); libpq 17's
     // PQsendPipelineSync leaves the flush to flush_output(), once per loop turn.
+    if (q->sync) {
 #ifdef LIBPQ_HAS_SEND_PIPELINE_SYNC
-    ok = ok && PQsendPipelineSync(conn_) == 1;
+        ok = ok && PQsendPipelineSync(conn_) == 1;
 #else
-    ok = ok && PQpipelineSync(conn_) == 1;
+        ok = ok && PQpipelineSync(conn_) == 1;
 #endif
+        ++pool_.stats_.syncs;
+    }
     q->where = Query::Where::kSent;
     q->phase = q->with_prepare ? Query::Phase::kPrepare : Query::Phase::kExec;
     q->exec_seen = false;
@@ -330,6 +336,18 @@ bool Connection::dispatch(Query* q, PGresult* r) {
                 PQclear(r);
                 return true;
             }
+            if (PQresultStatus(r) == PGRES_PIPELINE_ABORTED) {
+                // An earlier statement of its batch failed: the Parse was
+                // skipped. Prepare again next time; queries already pipelined
+                // behind that use the name fail with this explanation.
+                PQclear(r);
+                prepared_[q->stmt] = 0;
+                failed_stmt_ = q->stmt;
+                failed_error_ = "the statement was not prepared: an earlier statement of its "
+                                "batch failed";
+                failed_sqlstate_ = "26000";
+                return true;
+            }
             // The Parse failed: the server skips to this query's Sync, so the
             // execute comes back PGRES_PIPELINE_ABORTED; report this error instead.
             prepared_[q->stmt] = 0;
@@ -345,6 +363,10 @@ bool Connection::dispatch(Query* q, PGresult* r) {
                 if (!q->exec_seen) {
                     lose("pipeline out of step: no result for a query");
                     return false;
+                }
+                if (!q->sync) {  // a batch member: the batch's last one reads the Sync
+                    pop_head();
+                    return true;
                 }
                 q->phase = Query::Phase::kSync;
                 return true;
@@ -401,7 +423,8 @@ void Connection::deliver_exec(Query* q, PGresult* r) {
             v.error = trimmed(PQresultErrorField(q->prep_error, PG_DIAG_MESSAGE_PRIMARY));
             v.sqlstate = field(q->prep_error, PG_DIAG_SQLSTATE);
         } else {
-            v.error = "statement skipped: the pipeline was aborted";
+            // Only a batch shares a Sync with statements before it.
+            v.error = "not run: an earlier statement of its batch failed";
         }
     } else {
         v.status = kStatusError;
@@ -430,7 +453,18 @@ void Connection::pop_head() {
     Query* q = sent_.pop_front();
     q->where = Query::Where::kNone;
     q->conn = nullptr;
-    if (q->cancel_sent && !unsent_.empty()) pool_.mark_dirty(this);  // release held sends
+    if (q->cancel_sent && !q->sync && !sent_.empty()) {
+        // The cancel stands for the rest of the batch (up to its Sync): the
+        // server skips those statements, and nothing new is sent until the
+        // batch's Sync returns (see holding_sends) or the grace period ends.
+        Query* next = sent_.front();
+        if (!next->cancel_sent) {
+            next->cancel_sent = true;
+            next->cancel_at = q->cancel_at;
+        }
+    } else if (q->cancel_sent && !unsent_.empty()) {
+        pool_.mark_dirty(this);  // release held sends
+    }
     if (!q->delivered) {
         ResultView v;
         v.status = kStatusError;
@@ -456,7 +490,9 @@ void Connection::check_deadlines() {
     QueryList expired;
     for (Query* q = unsent_.front(); q != nullptr;) {
         Query* next = q->next;
-        if (!q->delivered && q->deadline <= now) {
+        // A batch's members share one deadline and leave together (a member
+        // already cancelled must not be sent without the batch's Sync).
+        if ((!q->delivered || q->batched) && q->deadline <= now) {
             unsent_.remove(q);
             q->where = Query::Where::kNone;
             q->conn = nullptr;

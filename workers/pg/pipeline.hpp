@@ -66,6 +66,10 @@ public:
     bool cancel_sent = false;
     bool internal = false;       // the pool's own statement (ROLLBACK): no callback
     bool exec_seen = false;      // the execute step produced its result
+    // Batches (Pool::batch): every member but the last is sent without a Sync,
+    // so its Phase ends after kExec's NULL; the last carries the batch's Sync.
+    bool sync = true;            // a Sync follows this query's Execute
+    bool batched = false;        // a member of a batch of two or more statements
     int deferred_status = 0;
     std::string_view deferred_error;
     std::string_view deferred_sqlstate;

@@ -175,22 +175,19 @@ uint64_t Pool::deadline_from_now() const {
     return settings_.query_timeout == 0 ? kNoDeadline : uv_now(loop_) + settings_.query_timeout;
 }
 
-Query* Pool::query(Session* s, std::string_view sql, const std::string_view* params,
-                   const bool* is_null, size_t n, QueryCallback cb, void* arg) {
-    Query* q = acquire(cb, arg);
-    if (!started_ || closing_) {
-        defer(q, kStatusUnavailable, kClosed);
-        return q;
-    }
+// Copies the statement into `q`. Returns false, with `q` deferred with the
+// reason, when it cannot be sent.
+bool Pool::fill(Query* q, std::string_view sql, const std::string_view* params,
+                const bool* is_null, size_t n) {
     if (n > kMaxParams) {
         defer(q, kStatusError, "too many parameters (at most 65535)", "54023");
-        return q;
+        return false;
     }
     // libpq takes text parameters as C strings: copy each with its NUL. A NUL
     // inside cannot be sent (PostgreSQL text cannot hold one either).
     if (!sql.empty() && std::memchr(sql.data(), 0, sql.size()) != nullptr) {
         defer(q, kStatusError, "the SQL text contains a NUL byte", "22021");
-        return q;
+        return false;
     }
     q->offsets.resize(n);
     for (size_t i = 0; i < n; ++i) {
@@ -201,7 +198,7 @@ Query* Pool::query(Session* s, std::string_view sql, const std::string_view* par
         const std::string_view p = params[i];
         if (!p.empty() && std::memchr(p.data(), 0, p.size()) != nullptr) {
             defer(q, kStatusError, "a query parameter contains a NUL byte", "22021");
-            return q;
+            return false;
         }
         q->offsets[i] = static_cast<int32_t>(q->values.size());
         q->values.append(p);
@@ -209,6 +206,17 @@ Query* Pool::query(Session* s, std::string_view sql, const std::string_view* par
     }
     q->stmt = statements_.intern(sql);
     if (q->stmt == StatementRegistry::kUnnamed) q->sql.assign(sql);
+    return true;
+}
+
+Query* Pool::query(Session* s, std::string_view sql, const std::string_view* params,
+                   const bool* is_null, size_t n, QueryCallback cb, void* arg) {
+    Query* q = acquire(cb, arg);
+    if (!started_ || closing_) {
+        defer(q, kStatusUnavailable, kClosed);
+        return q;
+    }
+    if (!fill(q, sql, params, is_null, n)) return q;
     q->deadline = deadline_from_now();
     q->session = s;
     if (s != nullptr) {
@@ -223,6 +231,64 @@ Query* Pool::query(Session* s, std::string_view sql, const std::string_view* par
     }
     route(q);
     return q;
+}
+
+void Pool::batch(const BatchStatement* stmts, size_t count, QueryCallback cb,
+                 void* const* args, Query** outs) {
+    if (count == 0) return;
+    Query* first = nullptr;  // the batch's queries, linked through `next` until routed
+    Query* last = nullptr;
+    size_t invalid = count;  // index of the first statement that cannot be sent
+    for (size_t i = 0; i < count; ++i) {
+        Query* q = acquire(cb, args[i]);
+        if (outs != nullptr) outs[i] = q;
+        if (!started_ || closing_) {
+            defer(q, kStatusUnavailable, kClosed);
+            continue;
+        }
+        if (invalid < count) {
+            defer(q, kStatusError, "not run: another statement of its batch is invalid");
+            continue;
+        }
+        const BatchStatement& st = stmts[i];
+        if (!fill(q, st.sql, st.params, st.is_null, st.n)) {
+            // Nothing of the batch is sent: fail the members filled so far too.
+            invalid = i;
+            for (Query* p = first; p != nullptr;) {
+                Query* following = p->next;
+                p->next = nullptr;
+                defer(p, kStatusError, "not run: another statement of its batch is invalid");
+                p = following;
+            }
+            first = last = nullptr;
+            continue;
+        }
+        q->deadline = i == 0 ? deadline_from_now() : first->deadline;  // one deadline
+        q->batched = count > 1;
+        q->sync = i + 1 == count;
+        q->next = nullptr;
+        (last != nullptr ? last->next : first) = q;
+        last = q;
+    }
+    if (first == nullptr) return;
+    // Contiguous on one connection, in order: only the last carries the Sync.
+    Connection* c = pick();
+    if (c == nullptr && stats_.connections_up == 0) kick_reconnects();
+    for (Query* q = first; q != nullptr;) {
+        Query* following = q->next;
+        q->next = nullptr;
+        if (c != nullptr) {
+            c->enqueue(q);
+        } else if (stats_.connections_up == 0) {
+            defer(q, kStatusUnavailable, kNoConnection);
+        } else {
+            // Every connection is pinned: wait, contiguously (see serve_waiters).
+            q->where = Query::Where::kWaiting;
+            waiting_.push_back(q);
+            arm_wait_timer(q->deadline);
+        }
+        q = following;
+    }
 }
 
 // The least-loaded usable connection, except that queries issued in one loop
@@ -270,10 +336,14 @@ void Pool::cancel(Query* q) {
     if (q == nullptr || q->delivered) return;
     switch (q->where) {
         case Query::Where::kWaiting:
+            if (q->batched) break;  // see below
             waiting_.remove(q);
             q->where = Query::Where::kNone;
             break;
         case Query::Where::kUnsent:
+            // A batch member stays queued (its batch's Sync may be its own or
+            // depend on it); only its callback is cancelled, its result discarded.
+            if (q->batched) break;
             q->conn->remove_unsent(q);
             break;
         case Query::Where::kSent:
@@ -354,15 +424,23 @@ void Pool::serve_waiters() {
     while (!waiting_.empty()) {
         Connection* c = pick();
         if (c == nullptr) break;
-        Query* q = waiting_.pop_front();
-        q->where = Query::Where::kNone;
-        c->enqueue(q);
+        // A batch goes to one connection whole: up to its member with the Sync.
+        Query* q = nullptr;
+        do {
+            q = waiting_.pop_front();
+            q->where = Query::Where::kNone;
+            c->enqueue(q);
+        } while (!q->sync && !waiting_.empty());
     }
 }
 
 void Pool::fail_waiters(int status, std::string_view why) {
     while (Query* q = waiting_.pop_front()) {
         q->where = Query::Where::kNone;
+        if (q->delivered) {  // a cancelled batch member: its callback is already due
+            finish_if_idle(q);
+            continue;
+        }
         defer(q, status, why);
     }
     while (!session_waiters_.empty()) {

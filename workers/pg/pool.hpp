@@ -43,6 +43,14 @@ struct ResultView {
 };
 
 using QueryCallback = void (*)(void* arg, const ResultView& r);
+
+// One statement of Pool::batch: what Pool::query takes.
+struct BatchStatement {
+    std::string_view sql;
+    const std::string_view* params = nullptr;
+    const bool* is_null = nullptr;  // may be nullptr: no parameter is NULL
+    size_t n = 0;
+};
 // `s` is nullptr unless status == kStatusOk.
 using SessionCallback = void (*)(void* arg, Session* s, int status);
 using DoneCallback = void (*)(void* arg);
@@ -74,6 +82,7 @@ public:
         uint64_t connect_failures = 0;   // failed or timed-out attempts
         uint64_t connections_lost = 0;   // up connections that broke or were reset
         uint64_t prepares = 0;           // Parse messages sent (once per SQL text per connection)
+        uint64_t syncs = 0;              // Sync messages sent (one per query, one per batch)
         uint64_t cancel_requests = 0;    // server-side cancels sent (timeouts, Pool::cancel)
         uint64_t duration[kLatencyBuckets] = {};  // delivered queries by latency bucket
         uint64_t duration_sum_us = 0;
@@ -123,6 +132,24 @@ public:
     // loop turn; past query_timeout it gets kStatusTimeout.
     Query* query(Session* s, std::string_view sql, const std::string_view* params,
                  const bool* is_null, size_t n, QueryCallback cb, void* arg);
+
+    // Runs `count` statements as one batch: pipelined back to back on one
+    // unpinned connection with a single Sync after the last, so they run in
+    // one implicit transaction (one snapshot) and cost the server one commit
+    // and one flush. Statement i's callback is `cb` with args[i]; callbacks
+    // run in order (the server sends the results together at the Sync). If statement k fails, k gets its error and every later
+    // statement gets kStatusError "not run: an earlier statement of its batch
+    // failed" (libpq's PGRES_PIPELINE_ABORTED); when one statement cannot be
+    // sent (NUL byte, too many parameters) none is, and the others get
+    // kStatusError "not run: another statement of its batch is invalid".
+    // Copying, preparing, unavailability and query_timeout (one deadline for
+    // the batch) are as for query(). outs[i] (outs may be nullptr) receives
+    // each statement's handle for cancel(): cancelling a member not yet sent
+    // only cancels its callback (it is still sent, its result discarded);
+    // once sent, the server-side cancel of query() applies, and it aborts the
+    // rest of the batch. count 0 does nothing.
+    void batch(const BatchStatement* stmts, size_t count, QueryCallback cb, void* const* args,
+               Query** outs);
 
     // Cancels a query whose callback has not run yet: the callback runs on the
     // next loop turn with kStatusCanceled. If the query already reached the
@@ -178,6 +205,8 @@ private:
     void deliver(Query* q, const ResultView& r);
     void finish_if_idle(Query* q);
 
+    bool fill(Query* q, std::string_view sql, const std::string_view* params,
+              const bool* is_null, size_t n);
     Connection* pick();
     void route(Query* q);
     void serve_waiters();

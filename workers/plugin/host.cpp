@@ -30,6 +30,11 @@ struct qv_timer {
 
 namespace quiver::worker {
 
+// ABI 1's qv_host_t ended with `void* reserved[8]`: the entries that took
+// slots from it must leave its size, and the host's own pointer, where they were.
+static_assert(sizeof(qv_host_t) == offsetof(qv_host_t, host_private) + 8 * sizeof(void*));
+static_assert(offsetof(qv_host_t, db_batch) == offsetof(qv_host_t, host_private) + sizeof(void*));
+
 int finish_detached(Exchange* ex);
 
 namespace {
@@ -83,7 +88,7 @@ void svc_log(void* ctx, int level, const char* msg, size_t len) {
 int release_from_app(Exchange* ex) {
     if (!ex->held) return QV_EALREADY;
     ex->held = false;
-    Worker* w = reinterpret_cast<Worker*>(ex->app->host.reserved[0]);
+    Worker* w = reinterpret_cast<Worker*>(ex->app->host.host_private);
     w->deadline_remove(ex);
     if (ex->conn == nullptr) return finish_detached(ex);
     if (ex->state == Exchange::State::kDone) return QV_ECANCELED;  // 504 sent; the queue frees it
@@ -170,7 +175,7 @@ int svc_timer_start(void* ctx, uint64_t timeout_ms, qv_timer_cb cb, void* arg, q
     if (!cb) return QV_EINVAL;
     auto* t = new (std::nothrow) qv_timer{};
     if (!t) return QV_ENOMEM;
-    Worker* w = reinterpret_cast<Worker*>(app->host.reserved[0]);
+    Worker* w = reinterpret_cast<Worker*>(app->host.host_private);
     uv_timer_init(w->loop(), &t->handle);
     t->cb = cb;
     t->arg = arg;
@@ -188,7 +193,7 @@ void svc_timer_cancel(qv_timer_t* t) {
 }
 
 uint64_t svc_now_ms(void* ctx) {
-    Worker* w = reinterpret_cast<Worker*>(app_of(ctx)->host.reserved[0]);
+    Worker* w = reinterpret_cast<Worker*>(app_of(ctx)->host.host_private);
     return w->now_ms();
 }
 
@@ -287,6 +292,55 @@ int svc_db_query(void*, qv_db_session_t* session, const char* sql, size_t sql_le
     return QV_OK;
 }
 
+// Scratch for db_batch: every statement's parameter views, then the batch.
+thread_local std::vector<std::string_view> t_batch_views;
+thread_local std::vector<char> t_batch_nulls;  // bool, without vector<bool>'s packing
+thread_local std::vector<pg::BatchStatement> t_batch_stmts;
+thread_local std::vector<void*> t_batch_args;
+thread_local std::vector<pg::Query*> t_batch_queries;
+
+int svc_db_batch(void*, const qv_db_stmt_t* stmts, size_t count, qv_db_cb cb, void* const* args,
+                 qv_db_query_t** outs) {
+    if (!t_pool) return QV_ENOTSUP;
+    if (!stmts || !cb || !args || count == 0 || count > QV_DB_BATCH_MAX) return QV_EINVAL;
+    size_t total = 0;
+    for (size_t i = 0; i < count; ++i) {
+        if (!stmts[i].sql || (stmts[i].param_count && !stmts[i].params)) return QV_EINVAL;
+        total += stmts[i].param_count;
+    }
+    static_assert(sizeof(char) == sizeof(bool));
+    t_batch_views.resize(total);
+    t_batch_nulls.resize(total);
+    t_batch_stmts.resize(count);
+    t_batch_args.resize(count);
+    t_batch_queries.resize(count);
+    size_t at = 0;
+    for (size_t i = 0; i < count; ++i) {
+        const qv_db_stmt_t& st = stmts[i];
+        for (size_t k = 0; k < st.param_count; ++k) {
+            const qv_str_t& p = st.params[k];
+            t_batch_nulls[at + k] = p.ptr == nullptr;
+            t_batch_views[at + k] = p.ptr ? std::string_view(p.ptr, p.len) : std::string_view();
+        }
+        t_batch_stmts[i] = pg::BatchStatement{
+            std::string_view(st.sql, st.sql_len), t_batch_views.data() + at,
+            reinterpret_cast<const bool*>(t_batch_nulls.data()) + at, st.param_count};
+        at += st.param_count;
+        DbCall* call = new_call();
+        call->cb = cb;
+        call->arg = args[i];
+        t_batch_args[i] = call;
+    }
+    t_pool->batch(t_batch_stmts.data(), count, on_db_result, t_batch_args.data(),
+                  t_batch_queries.data());
+    for (size_t i = 0; i < count; ++i) {
+        auto* call = static_cast<DbCall*>(t_batch_args[i]);
+        call->query = t_batch_queries[i];
+        if (outs) outs[i] = reinterpret_cast<qv_db_query_t*>(call);
+    }
+    return QV_OK;
+}
+
 void svc_db_cancel(qv_db_query_t* q) {
     auto* call = reinterpret_cast<DbCall*>(q);
     if (t_pool && call && call->query) t_pool->cancel(call->query);
@@ -351,7 +405,7 @@ Result<int> private_copy(const std::string& path) {
 }  // namespace
 
 int finish_detached(Exchange* ex) {
-    Worker* w = reinterpret_cast<Worker*>(ex->app->host.reserved[0]);
+    Worker* w = reinterpret_cast<Worker*>(ex->app->host.host_private);
     w->exchange_finished(ex);
     w->free_exchange(ex);
     return QV_ECANCELED;
@@ -455,10 +509,11 @@ Result<App*> PluginHost::load(const AppSpec& spec) {
     h.db_cancel = svc_db_cancel;
     h.db_session_begin = svc_db_session_begin;
     h.db_session_end = svc_db_session_end;
+    h.db_batch = svc_db_batch;
     h.worker_id = worker_->slot();
     h.generation = worker_->generation();
-    // reserved[0] is private to the host: the worker, for the services.
-    h.reserved[0] = worker_;
+    // host_private is the host's own: the worker, for the services.
+    h.host_private = worker_;
 
     qv_error_t err{};
     void* instance = nullptr;

@@ -119,6 +119,17 @@ typedef struct qv_db_result {
     void* reserved[2];
 } qv_db_result_t;
 
+/* One statement of qv_host_t.db_batch: what db_query takes. */
+typedef struct qv_db_stmt {
+    const char* sql;
+    size_t sql_len;
+    const qv_str_t* params; /* param_count entries; ptr == NULL is SQL NULL */
+    size_t param_count;
+} qv_db_stmt_t;
+
+/* The most statements one db_batch call takes. */
+#define QV_DB_BATCH_MAX 1000
+
 typedef void (*qv_timer_cb)(void* arg);
 typedef void (*qv_db_cb)(void* arg, const qv_db_result_t* result);
 typedef void (*qv_db_session_cb)(void* arg, qv_db_session_t* session, int status);
@@ -197,7 +208,40 @@ typedef struct qv_host {
     int worker_id;
     uint32_t generation;
 
-    void* reserved[8];
+    /* Private to the host; plugins must not use it. (Hosts before db_batch
+     * named it reserved[0], and stored a non-NULL pointer there: that is why
+     * new entries take the slots after it.) */
+    void* host_private;
+
+    /*
+     * Run `count` statements (1..QV_DB_BATCH_MAX, else QV_EINVAL) as one
+     * batch: pipelined back to back on ONE pooled connection with a single
+     * Sync after the last, so they run in one implicit transaction (one
+     * snapshot) and cost the server one commit and one flush, where
+     * db_query costs one per statement. Each statement is still its own
+     * Bind/Execute (prepared once per connection, like db_query's).
+     * Statement i's callback is `cb` with args[i] (`args` has `count`
+     * entries, NULL ones allowed); the callbacks run in
+     * statement order as the results come back (the server flushes them at
+     * the Sync, or when its output buffer fills: a slow statement delays the
+     * results before it). If statement k fails, k gets its error and every
+     * later statement gets QV_DB_ERROR with the message "not run: an earlier
+     * statement of its batch failed" (nothing of them ran; the transaction
+     * rolled back, so earlier statements' writes are undone too). If a
+     * statement cannot be sent (a NUL byte in it), none is sent and the
+     * others get QV_DB_ERROR "not run: another statement of its batch is
+     * invalid". No database: QV_ENOTSUP; pool down, query_timeout (one
+     * deadline for the batch): as for db_query. The host copies everything
+     * before returning. `outs` (may be NULL) receives `count` handles for
+     * db_cancel, each valid until its callback runs: cancelling a statement
+     * not yet sent cancels only its callback (it still runs, its result is
+     * discarded); once sent, the server-side cancel of db_query applies and
+     * aborts the rest of the batch. NULL in hosts that predate it.
+     */
+    int (*db_batch)(void* ctx, const qv_db_stmt_t* stmts, size_t count, qv_db_cb cb,
+                    void* const* args, qv_db_query_t** outs);
+
+    void* reserved[6];
 } qv_host_t;
 
 /*
