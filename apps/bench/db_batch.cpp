@@ -19,6 +19,9 @@ void DbBatch::start(std::size_t n, RowSink sink) {
     slots_.resize(n);  // never resized while queries are pending
     for (std::size_t i = 0; i < n; ++i) slots_[i] = Slot{this, i, nullptr, false};
     outcome_ = DbOutcome::kOk;
+    queued_.clear();
+    queued_params_.clear();
+    queued_text_.clear();
     error_.clear();
     sqlstate_.clear();
 }
@@ -46,6 +49,90 @@ void DbBatch::send(std::size_t index, std::string_view sql, const qv_str_t* para
             return fail(DbOutcome::kError, "db_query: out of memory");
         default:
             return fail(DbOutcome::kError, "db_query refused the query");
+    }
+}
+
+void DbBatch::queue(std::size_t index, std::string_view sql, const qv_str_t* params,
+                    std::size_t count) noexcept {
+    // Statements are sent in queue order; the sinks index by `index`.
+    assert(index == queued_.size());
+    (void)index;
+    try {
+        queued_.push_back(Queued{sql, queued_params_.size(), count});
+        for (std::size_t i = 0; i < count; ++i) {
+            const qv_str_t& p = params[i];
+            queued_params_.push_back(QueuedParam{queued_text_.size(), p.len, p.ptr == nullptr});
+            if (p.ptr != nullptr) queued_text_.append(p.ptr, p.len);
+        }
+    } catch (...) {
+        queued_.clear();
+        fail(DbOutcome::kError, "db_batch: out of memory");
+    }
+}
+
+void DbBatch::submit_one_by_one() noexcept {
+    const std::size_t n = queued_.size();
+    for (std::size_t i = 0; i < n && outcome_ == DbOutcome::kOk; ++i) {
+        const Queued& q = queued_[i];
+        submit_params_.clear();
+        for (std::size_t k = 0; k < q.count; ++k) {
+            const QueuedParam& p = queued_params_[q.first_param + k];
+            submit_params_.push_back(p.null ? qv_str_t{nullptr, 0}
+                                            : qv_str_t{queued_text_.data() + p.offset, p.len});
+        }
+        send(i, q.sql, submit_params_.data(), q.count);
+    }
+}
+
+void DbBatch::submit() noexcept {
+    const std::size_t n = queued_.size();
+    if (n == 0 || outcome_ != DbOutcome::kOk) return queued_.clear();
+    try {
+        submit_params_.reserve(queued_params_.size());
+        if (n == 1 || !use_db_batch_ || host_ == nullptr || host_->db_batch == nullptr ||
+            n > QV_DB_BATCH_MAX) {
+            submit_one_by_one();
+            return queued_.clear();
+        }
+        submit_params_.clear();
+        for (const QueuedParam& p : queued_params_) {
+            submit_params_.push_back(p.null ? qv_str_t{nullptr, 0}
+                                            : qv_str_t{queued_text_.data() + p.offset, p.len});
+        }
+        submit_stmts_.resize(n);
+        submit_args_.resize(n);
+        submit_outs_.assign(n, nullptr);
+        for (std::size_t i = 0; i < n; ++i) {
+            const Queued& q = queued_[i];
+            submit_stmts_[i] = qv_db_stmt_t{q.sql.data(), q.sql.size(),
+                                            submit_params_.data() + q.first_param, q.count};
+            submit_args_[i] = &slots_[i];
+        }
+    } catch (...) {
+        queued_.clear();
+        return fail(DbOutcome::kError, "db_batch: out of memory");
+    }
+    queued_.clear();
+    const int rc = host_->db_batch(host_->ctx, submit_stmts_.data(), n, &DbBatch::on_result,
+                                   submit_args_.data(), submit_outs_.data());
+    switch (rc) {
+        case QV_OK:
+            for (std::size_t i = 0; i < n; ++i) {
+                slots_[i].handle = submit_outs_[i];
+                slots_[i].pending = true;
+            }
+            pending_ += n;
+            return;
+        case QV_ENOTSUP:
+            return fail(DbOutcome::kUnavailable, "no database configured");
+        case QV_EUNAVAIL:
+            return fail(DbOutcome::kUnavailable, "database unavailable");
+        case QV_ETIMEDOUT:
+            return fail(DbOutcome::kUnavailable, "database timed out");
+        case QV_ENOMEM:
+            return fail(DbOutcome::kError, "db_batch: out of memory");
+        default:
+            return fail(DbOutcome::kError, "db_batch refused the queries");
     }
 }
 
@@ -124,7 +211,7 @@ DbBatchPool::~DbBatchPool() {
 }
 
 DbBatchPool::Lease DbBatchPool::acquire() {
-    if (idle_.empty()) return Lease(this, new DbBatch(host_));
+    if (idle_.empty()) return Lease(this, new DbBatch(host_, use_db_batch_));
     DbBatch* b = idle_.back();
     idle_.pop_back();
     return Lease(this, b);

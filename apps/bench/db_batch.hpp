@@ -68,6 +68,15 @@ public:
     void send(std::size_t index, std::string_view sql, const qv_str_t* params,
               std::size_t count) noexcept;
 
+    /// Like send(), but only queues query `index` (the parameters are copied
+    /// now; `sql` must stay valid until submit(), as the app's constants do).
+    void queue(std::size_t index, std::string_view sql, const qv_str_t* params,
+               std::size_t count) noexcept;
+    /// Sends the queued queries: with the pool's batching on and a host that
+    /// offers db_batch, as one db_batch (one Sync, one implicit transaction
+    /// for them all); else each with its own db_query, like send().
+    void submit() noexcept;
+
     /// `co_await batch.wait()`: resumes when every query sent has completed
     /// (at once when none is pending).
     struct Awaiter {
@@ -91,6 +100,17 @@ public:
 private:
     friend class DbBatchPool;
 
+    struct Queued {
+        std::string_view sql;
+        std::size_t first_param;  // into queued_params_
+        std::size_t count;
+    };
+    struct QueuedParam {
+        std::size_t offset;  // into queued_text_
+        std::size_t len;
+        bool null;
+    };
+
     struct Slot {
         DbBatch* batch;
         std::size_t index;
@@ -98,7 +118,8 @@ private:
         bool pending;
     };
 
-    explicit DbBatch(const qv_host_t* host) noexcept : host_(host) {}
+    DbBatch(const qv_host_t* host, bool use_db_batch) noexcept
+        : host_(host), use_db_batch_(use_db_batch) {}
     ~DbBatch() = default;
 
     static void on_result(void* arg, const qv_db_result_t* result) noexcept;
@@ -107,8 +128,18 @@ private:
     // batch once the last callback has run.
     void abandon() noexcept;
 
+    void submit_one_by_one() noexcept;
+
     const qv_host_t* host_;
+    bool use_db_batch_;
     RowSink sink_ = nullptr;
+    std::vector<Queued> queued_;  // in statement order; cleared by submit()
+    std::vector<QueuedParam> queued_params_;
+    std::string queued_text_;
+    std::vector<qv_str_t> submit_params_;  // scratch for submit()
+    std::vector<qv_db_stmt_t> submit_stmts_;
+    std::vector<void*> submit_args_;
+    std::vector<qv_db_query_t*> submit_outs_;
     std::vector<Slot> slots_;
     std::size_t pending_ = 0;
     std::coroutine_handle<> waiter_;
@@ -144,8 +175,10 @@ public:
     };
 
     /// Keeps at most `max_idle` idle batches (the rest are freed on return).
-    explicit DbBatchPool(const qv_host_t* host, std::size_t max_idle = 256)
-        : host_(host), max_idle_(max_idle) {}
+    /// `use_db_batch`: DbBatch::submit() uses the host's db_batch (one Sync).
+    explicit DbBatchPool(const qv_host_t* host, std::size_t max_idle = 256,
+                         bool use_db_batch = true)
+        : host_(host), max_idle_(max_idle), use_db_batch_(use_db_batch) {}
     ~DbBatchPool();
     DbBatchPool(const DbBatchPool&) = delete;
     DbBatchPool& operator=(const DbBatchPool&) = delete;
@@ -159,6 +192,7 @@ private:
 
     const qv_host_t* host_;
     std::size_t max_idle_;
+    bool use_db_batch_;
     std::vector<DbBatch*> idle_;
 };
 

@@ -339,18 +339,26 @@ def statements_for(c, path):
 
 
 def test_statement_counts_per_request(tmp):
-    srv, port = start(tmp)  # one worker: one cache, one pool
-    try:
-        c = Client(port)
-        # A cold cache fetches every missing row with one statement.
-        eq(statements_for(c, "/cached-queries?count=20"), 1, "statements for cold cached-queries")
-        for path, calls in [("/db", 1), ("/queries?queries=20", 20), ("/fortunes", 1),
-                            ("/updates?queries=20", 21), ("/queries?queries=foo", 1),
-                            ("/updates?queries=1", 2), ("/agents", 0)]:
-            eq(statements_for(c, path), calls, "statements for %s" % path)
-        c.close()
-    finally:
-        srv.stop()
+    # batch (default true): the reads of /queries and /updates share one Sync
+    # (db_batch) but stay separate statements, counted one by one.
+    for settings in ["", "settings: {batch: true}", "settings: {batch: false}"]:
+        srv, port = start(tmp, settings=settings)  # one worker: one cache, one pool
+        try:
+            c = Client(port)
+            # A cold cache fetches every missing row with one statement.
+            eq(statements_for(c, "/cached-queries?count=20"), 1,
+               "statements for cold cached-queries (%s)" % settings)
+            for path, calls in [("/db", 1), ("/queries?queries=20", 20), ("/fortunes", 1),
+                                ("/updates?queries=20", 21), ("/queries?queries=foo", 1),
+                                ("/updates?queries=1", 2), ("/agents", 0)]:
+                eq(statements_for(c, path), calls, "statements for %s (%s)" % (path, settings))
+            for path in ["/queries?queries=20", "/updates?queries=20"]:
+                rows = json_of(c.get(path), path)
+                eq(len(rows), 20, "%s rows (%s)" % (path, settings))
+                check_worlds_match_db(rows, "%s (%s)" % (path, settings))
+            c.close()
+        finally:
+            srv.stop()
 
 
 def test_date_header_changes(tmp):
@@ -422,6 +430,29 @@ def test_bad_settings_refuse_the_app(tmp):
                 break
             time.sleep(0.05)
         check("cache_capacity: must be between 1 and 10000000" in out,
+              "the app is refused with its reason:\n" + out)
+    finally:
+        srv.kill()
+        srv.log.close()
+    port = free_port()
+    srv = Server(tmp, f"""
+        workers: 1
+        listen:
+          - address: 127.0.0.1:{port}
+        apps:
+          - name: bench
+            plugin: {plugin('bench')}
+            settings: {{batch: 3}}
+        """, port=port, wait=False)
+    try:
+        out = ""
+        deadline = time.time() + 15
+        while time.time() < deadline:
+            out = srv.output()
+            if "batch: must be true or false" in out:
+                break
+            time.sleep(0.05)
+        check("batch: must be true or false" in out,
               "the app is refused with its reason:\n" + out)
     finally:
         srv.kill()

@@ -37,6 +37,7 @@ struct FakeDb {
     int refuse_with = QV_OK;
     bool cancel_runs_callback = false;  // db_cancel completes the query before returning
     int cancels = 0;
+    std::vector<std::size_t> batch_sizes;  // one entry per db_batch call
     qv_host_t host{};
 
     FakeDb() {
@@ -45,6 +46,7 @@ struct FakeDb {
         host.ctx = this;
         host.db_query = &FakeDb::query;
         host.db_cancel = &FakeDb::cancel;
+        host.db_batch = &FakeDb::batch;
     }
     ~FakeDb() {
         for (qv_db_query* q : queries) delete q;
@@ -59,6 +61,17 @@ struct FakeDb {
         for (std::size_t i = 0; i < n; ++i) q->params.emplace_back(params[i].ptr, params[i].len);
         self->queries.push_back(q);
         if (out != nullptr) *out = q;
+        return QV_OK;
+    }
+    static int batch(void* ctx, const qv_db_stmt_t* stmts, std::size_t count, qv_db_cb cb,
+                     void* const* args, qv_db_query_t** outs) {
+        auto* self = static_cast<FakeDb*>(ctx);
+        if (self->refuse_with != QV_OK) return self->refuse_with;
+        self->batch_sizes.push_back(count);
+        for (std::size_t i = 0; i < count; ++i) {
+            query(ctx, nullptr, stmts[i].sql, stmts[i].sql_len, stmts[i].params,
+                  stmts[i].param_count, cb, args[i], outs != nullptr ? &outs[i] : nullptr);
+        }
         return QV_OK;
     }
     static void cancel(qv_db_query_t* q) {
@@ -105,6 +118,25 @@ quiver::Task<int> world_queries(DbBatchPool& pool, std::size_t n, DbOutcome& out
     }
     co_await b->wait();
     ++resumed;
+    outcome = b->outcome();
+    got = b->worlds;
+    co_return 0;
+}
+
+// Like world_queries, through queue() and submit(); the parameter texts die
+// before submit() (the batch must have copied them).
+quiver::Task<int> queued_world_queries(DbBatchPool& pool, std::size_t n, DbOutcome& outcome,
+                                       std::vector<World>& got) {
+    auto b = pool.acquire();
+    b->worlds.resize(n);
+    b->start(n, &sink_world);
+    for (std::size_t i = 0; i < n; ++i) {
+        const std::string id = std::to_string(i + 1);
+        const qv_str_t p{id.data(), id.size()};
+        b->queue(i, kWorldSql, &p, 1);
+    }
+    b->submit();
+    co_await b->wait();
     outcome = b->outcome();
     got = b->worlds;
     co_return 0;
@@ -298,6 +330,77 @@ TEST_SUITE("bench.db_batch") {
         db.reply(2, 3, {"1", "2", "3"});
         CHECK(b->outcome() == DbOutcome::kError);
         CHECK(b->error() == "result has an unexpected shape");
+    }
+
+    TEST_CASE("queue + submit: one db_batch when batching is on, db_query each when off") {
+        for (const bool use_batch : {true, false}) {
+            CAPTURE(use_batch);
+            FakeDb db;
+            DbBatchPool pool(&db.host, 256, use_batch);
+            DbOutcome outcome = DbOutcome::kError;
+            std::vector<World> got;
+            bool done = false;
+            auto task = queued_world_queries(pool, 3, outcome, got);
+            task.start(&done_cb, &done);
+            CHECK(db.batch_sizes == (use_batch ? std::vector<std::size_t>{3}
+                                               : std::vector<std::size_t>{}));
+            REQUIRE(db.queries.size() == 3);
+            for (std::size_t i = 0; i < 3; ++i) {
+                CHECK(db.queries[i]->sql == kWorldSql);
+                CHECK(db.queries[i]->params == std::vector<std::string>{std::to_string(i + 1)});
+            }
+            db.reply(0, 2, {"1", "10"});
+            db.reply(1, 2, {"2", "20"});
+            CHECK(!done);
+            db.reply(2, 2, {"3", "30"});
+            CHECK(done);
+            CHECK(outcome == DbOutcome::kOk);
+            CHECK(got == std::vector<World>{{1, 10}, {2, 20}, {3, 30}});
+        }
+    }
+
+    TEST_CASE("submit: a host without db_batch gets db_query; refusals; an aborted batch") {
+        {
+            FakeDb db;
+            db.host.db_batch = nullptr;  // an older host
+            DbBatchPool pool(&db.host);
+            DbOutcome outcome = DbOutcome::kError;
+            std::vector<World> got;
+            bool done = false;
+            auto task = queued_world_queries(pool, 2, outcome, got);
+            task.start(&done_cb, &done);
+            CHECK(db.queries.size() == 2);
+            db.reply(0, 2, {"1", "10"});
+            db.reply(1, 2, {"2", "20"});
+            CHECK(outcome == DbOutcome::kOk);
+        }
+        {
+            FakeDb db;
+            db.refuse_with = QV_ENOTSUP;
+            DbBatchPool pool(&db.host);
+            DbOutcome outcome = DbOutcome::kOk;
+            std::vector<World> got;
+            bool done = false;
+            auto task = queued_world_queries(pool, 2, outcome, got);
+            task.start(&done_cb, &done);
+            CHECK(done);  // never suspended
+            CHECK(outcome == DbOutcome::kUnavailable);
+        }
+        {
+            // Statement 2 fails, statement 3 was not run: the first error is kept.
+            FakeDb db;
+            DbBatchPool pool(&db.host);
+            DbOutcome outcome = DbOutcome::kOk;
+            std::vector<World> got;
+            bool done = false;
+            auto task = queued_world_queries(pool, 3, outcome, got);
+            task.start(&done_cb, &done);
+            db.reply(0, 2, {"1", "10"});
+            db.reply(1, 0, {}, QV_DB_ERROR, "division by zero", "22012");
+            db.reply(2, 0, {}, QV_DB_ERROR, "not run: an earlier statement of its batch failed");
+            CHECK(done);
+            CHECK(outcome == DbOutcome::kError);
+        }
     }
 
     TEST_CASE("the pool keeps at most max_idle batches") {
