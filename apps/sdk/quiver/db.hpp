@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 // Db and Transaction: `co_await db.query(sql, args...)` over qv_host_t.db_query,
-// and pinned-connection transactions over db_session_begin/db_session_end.
+// `co_await db.run(batch)` over db_batch, and pinned-connection transactions
+// over db_session_begin/db_session_end.
 #pragma once
 
 #include <quiver/db_params.hpp>
@@ -110,6 +111,160 @@ private:
     std::string_view sql_;
     std::unique_ptr<detail::QueryOp> op_;
     DbResult ready_;
+};
+
+namespace detail {
+struct BatchOp;
+}  // namespace detail
+
+/// Statements for Db::run: each added with its parameters (copied), sent
+/// together as one db_batch.
+///
+///     quiver::Batch b;
+///     for (int id : ids) b.add("SELECT id, randomnumber FROM world WHERE id = $1", id);
+///     std::vector<quiver::DbResult> rs = co_await db.run(std::move(b));
+class Batch {
+public:
+    template <typename... A>
+    Batch& add(std::string_view sql, const A&... args) {
+        stmts_.push_back(Stmt{std::string(sql), detail::ParamPack(args...)});
+        return *this;
+    }
+    std::size_t size() const noexcept { return stmts_.size(); }
+    bool empty() const noexcept { return stmts_.empty(); }
+
+private:
+    friend struct detail::BatchOp;
+    struct Stmt {
+        std::string sql;
+        detail::ParamPack pack;
+    };
+    std::vector<Stmt> stmts_;
+};
+
+namespace detail {
+
+// One batch in flight; orphaned like QueryOp (freed by the last callback).
+struct BatchOp {
+    struct Slot {
+        BatchOp* op;
+        std::size_t index;
+    };
+
+    explicit BatchOp(Batch&& b) : batch(std::move(b)) {
+        const std::size_t n = batch.stmts_.size();
+        params.reserve(n);
+        stmts.reserve(n);
+        slots.reserve(n);
+        for (std::size_t i = 0; i < n; ++i) {
+            const Batch::Stmt& st = batch.stmts_[i];
+            params.push_back(st.pack.build());
+            stmts.push_back(qv_db_stmt_t{st.sql.data(), st.sql.size(), params[i].data(),
+                                         params[i].size()});
+            slots.push_back(Slot{this, i});
+        }
+        for (Slot& sl : slots) args.push_back(&sl);
+        handles.assign(n, nullptr);
+        results.resize(n);
+    }
+
+    Batch batch;
+    std::vector<std::vector<qv_str_t>> params;
+    std::vector<qv_db_stmt_t> stmts;
+    std::vector<Slot> slots;
+    std::vector<void*> args;
+    std::vector<qv_db_query_t*> handles;
+    std::vector<DbResult> results;
+    std::coroutine_handle<> waiter;
+    std::size_t pending = 0;
+    bool orphaned = false;
+
+    static void on_result(void* arg, const qv_db_result_t* r) noexcept {
+        auto* slot = static_cast<Slot*>(arg);
+        BatchOp* op = slot->op;
+        op->handles[slot->index] = nullptr;
+        --op->pending;
+        if (op->orphaned) {
+            if (op->pending == 0) delete op;
+            return;
+        }
+        try {
+            op->results[slot->index] =
+                r != nullptr ? DbResult::from(*r)
+                             : DbResult::failure(DbStatus::kError, "db_batch: no result");
+        } catch (...) {  // std::bad_alloc while copying
+            op->results[slot->index] = DbResult::failure(DbStatus::kError, std::string());
+        }
+        if (op->pending == 0) op->waiter.resume();
+    }
+};
+
+}  // namespace detail
+
+/// The awaitable of Db::run; `co_await` yields one DbResult per statement, in
+/// order. A host refusal at once (no database, database down) completes
+/// without suspending, every result carrying that status. Destroyed while
+/// suspended (the request was cancelled), it cancels what is still pending.
+class [[nodiscard]] BatchAwaitable {
+public:
+    BatchAwaitable(Host host, Batch&& b) : host_(host), op_(std::make_unique<detail::BatchOp>(std::move(b))) {}
+    BatchAwaitable(const BatchAwaitable&) = delete;
+    BatchAwaitable& operator=(const BatchAwaitable&) = delete;
+    ~BatchAwaitable() {
+        if (op_ && op_->pending > 0) {
+            // The host never runs a callback inside db_cancel, so the handles
+            // stay valid while they are cancelled; the op frees itself when
+            // the last callback arrives.
+            detail::BatchOp* op = op_.release();
+            op->orphaned = true;
+            const std::vector<qv_db_query_t*> handles = op->handles;
+            const qv_host_t* raw = host_.raw();
+            for (qv_db_query_t* h : handles) {
+                if (h != nullptr && raw->db_cancel != nullptr) raw->db_cancel(h);
+            }
+        }
+    }
+
+    bool await_ready() const noexcept { return op_->stmts.empty(); }
+    bool await_suspend(std::coroutine_handle<> h) {
+        const qv_host_t* raw = host_.raw();
+        if (!host_.has_db()) return refuse(QV_ENOTSUP);
+        const std::size_t n = op_->stmts.size();
+        op_->waiter = h;
+        op_->pending = n;
+        if (raw->db_batch != nullptr) {
+            const int rc = raw->db_batch(raw->ctx, op_->stmts.data(), n, &detail::BatchOp::on_result,
+                                         op_->args.data(), op_->handles.data());
+            if (rc != QV_OK) {
+                op_->pending = 0;  // no callback will run
+                return refuse(rc);
+            }
+            return true;
+        }
+        // A host without db_batch: one db_query per statement (each with its
+        // own Sync, so without the batch's shared transaction).
+        for (std::size_t i = 0; i < n; ++i) {
+            const qv_db_stmt_t& st = op_->stmts[i];
+            const int rc = raw->db_query(raw->ctx, nullptr, st.sql, st.sql_len, st.params,
+                                         st.param_count, &detail::BatchOp::on_result,
+                                         op_->args[i], &op_->handles[i]);
+            if (rc != QV_OK) {
+                op_->results[i] = DbResult::from_code(rc, "db_query");
+                --op_->pending;
+            }
+        }
+        return op_->pending > 0;
+    }
+    std::vector<DbResult> await_resume() noexcept { return std::move(op_->results); }
+
+private:
+    bool refuse(int rc) {
+        for (DbResult& r : op_->results) r = DbResult::from_code(rc, "db_batch");
+        return false;
+    }
+
+    Host host_;
+    std::unique_ptr<detail::BatchOp> op_;
 };
 
 /// A transaction on one pinned connection, from `co_await db.begin()`. When
@@ -276,6 +431,13 @@ public:
     QueryAwaitable query(std::string_view sql, const A&... args) const {
         return QueryAwaitable(host_, nullptr, sql, std::make_unique<detail::QueryOp>(args...));
     }
+
+    /// Runs a Batch's statements as one db_batch: back to back on one
+    /// connection with a single Sync, so they share one implicit transaction
+    /// (one snapshot) and cost the server one commit and one flush. If one
+    /// fails, the later ones are not run (their results say so). `co_await`
+    /// yields the results in statement order.
+    BatchAwaitable run(Batch batch) const { return BatchAwaitable(host_, std::move(batch)); }
 
     /// Pins a connection and runs BEGIN: `auto tx = co_await db.begin();`.
     /// Check tx.ok(); on failure tx.status() says why (kNotSupported,

@@ -33,6 +33,21 @@ Task<DbResult> one_query(quiver::Db db, DbResult* out) {
     co_return r;
 }
 
+// Runs a batch of `ids.size()` statements and keeps the results.
+Task<int> batch_query(quiver::Db db, std::vector<int> ids, std::vector<DbResult>* out) {
+    quiver::Batch b;
+    for (int id : ids) b.add("SELECT id FROM world WHERE id = $1", id);
+    *out = co_await db.run(std::move(b));
+    co_return static_cast<int>(out->size());
+}
+
+test::DbReply id_reply(const std::string& id) {
+    test::DbReply r;
+    r.columns = {"id"};
+    r.values = {id};
+    return r;
+}
+
 test::DbReply users_reply() {
     test::DbReply r;
     r.columns = {"id", "name", "score", "flag"};
@@ -252,6 +267,92 @@ TEST_SUITE("sdk.db") {
         REQUIRE(host.session_waiters.size() == 1);
         host.grant_session(0);  // goes to the orphaned op, which hands it back
         CHECK(host.sessions_ended == 1);
+        CHECK(host.queries.empty());
+        CHECK(d.calls == 0);
+    }
+
+    TEST_CASE("run sends one db_batch; results come back in statement order") {
+        test::TestHost host;
+        std::vector<DbResult> results;
+        Done d;
+        Task<int> t = batch_query(quiver::Db(quiver::Host(host.table())), {7, 8, 9}, &results);
+        t.start(&on_done, &d);
+        CHECK(host.batches == 1);
+        REQUIRE(host.queries.size() == 3);
+        for (std::size_t i = 0; i < 3; ++i) {
+            CHECK(host.queries[i]->batch == 1);
+            CHECK(host.queries[i]->sql == "SELECT id FROM world WHERE id = $1");
+            CHECK(host.queries[i]->params ==
+                  std::vector<std::optional<std::string>>{std::to_string(7 + i)});
+        }
+        // Completed out of order: each result lands in its statement's place,
+        // and the coroutine resumes once, after the last one.
+        host.complete(host.queries[1].get(), id_reply("8"));
+        host.complete(host.queries[1].get(), id_reply("9"));
+        CHECK(d.calls == 0);
+        test::DbReply failed;
+        failed.status = QV_DB_ERROR;
+        failed.error = "not run: an earlier statement of its batch failed";
+        host.complete(host.queries[0].get(), failed);
+        REQUIRE(d.calls == 1);
+        REQUIRE(results.size() == 3);
+        CHECK(results[0].status() == DbStatus::kError);
+        CHECK(results[0].error() == "not run: an earlier statement of its batch failed");
+        CHECK(results[1].rows()[0]["id"].as<int>() == 8);
+        CHECK(results[2].rows()[0]["id"].as<int>() == 9);
+        CHECK(t.result() == 3);
+    }
+
+    TEST_CASE("run: an empty batch completes at once; a refused batch gives every result the status") {
+        test::TestHost host;
+        std::vector<DbResult> results;
+        Done d;
+        Task<int> t = batch_query(quiver::Db(quiver::Host(host.table())), {}, &results);
+        t.start(&on_done, &d);
+        CHECK(d.calls == 1);
+        CHECK(results.empty());
+        CHECK(host.batches == 0);
+
+        host.db_start_rc = QV_EUNAVAIL;
+        Done d2;
+        Task<int> t2 = batch_query(quiver::Db(quiver::Host(host.table())), {1, 2}, &results);
+        t2.start(&on_done, &d2);
+        CHECK(d2.calls == 1);
+        REQUIRE(results.size() == 2);
+        for (const DbResult& r : results) {
+            CHECK(r.status() == DbStatus::kUnavailable);
+            CHECK(r.error().rfind("db_batch: ", 0) == 0);
+        }
+    }
+
+    TEST_CASE("run on a host without db_batch falls back to one db_query per statement") {
+        test::TestHost host;
+        host.mutable_table().db_batch = nullptr;
+        std::vector<DbResult> results;
+        Done d;
+        Task<int> t = batch_query(quiver::Db(quiver::Host(host.table())), {1, 2}, &results);
+        t.start(&on_done, &d);
+        REQUIRE(host.queries.size() == 2);
+        CHECK(host.queries[0]->batch == 0);
+        host.complete(host.queries[0].get(), id_reply("1"));
+        CHECK(d.calls == 0);
+        host.complete(host.queries[0].get(), id_reply("2"));
+        REQUIRE(d.calls == 1);
+        CHECK(results[0].rows()[0]["id"].as<int>() == 1);
+        CHECK(results[1].rows()[0]["id"].as<int>() == 2);
+    }
+
+    TEST_CASE("destroying a coroutine waiting on a batch cancels what is pending") {
+        test::TestHost host;
+        std::vector<DbResult> results;
+        Done d;
+        {
+            Task<int> t = batch_query(quiver::Db(quiver::Host(host.table())), {1, 2, 3}, &results);
+            t.start(&on_done, &d);
+            host.complete(host.queries[0].get(), id_reply("1"));
+        }
+        CHECK(host.queries_cancelled == 2);
+        CHECK(host.run() == 2);  // QV_DB_CANCELED reaches the orphaned op, which frees itself
         CHECK(host.queries.empty());
         CHECK(d.calls == 0);
     }

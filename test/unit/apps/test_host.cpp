@@ -27,6 +27,7 @@ TestHost::TestHost() {
     table_.now_ms = &on_now;
     table_.db_query = &on_db_query;
     table_.db_cancel = &on_db_cancel;
+    table_.db_batch = &on_db_batch;
     table_.db_session_begin = &on_session_begin;
     table_.db_session_end = &on_session_end;
     table_.worker_id = 3;
@@ -257,6 +258,23 @@ int TestHost::on_db_query(void* ctx, qv_db_session_t* session, const char* sql, 
     q->arg = arg;
     if (out != nullptr) *out = q.get();
     h->queries.push_back(std::move(q));
+    return QV_OK;
+}
+
+// Each statement becomes a pending query, as db_query's; `batch` tells them apart.
+int TestHost::on_db_batch(void* ctx, const qv_db_stmt_t* stmts, size_t n, qv_db_cb cb,
+                          void* const* args, qv_db_query_t** outs) {
+    TestHost* h = self(ctx);
+    if (h->db_start_rc != QV_OK) return h->db_start_rc;
+    if (n == 0 || n > QV_DB_BATCH_MAX) return QV_EINVAL;
+    ++h->batches;
+    for (size_t i = 0; i < n; ++i) {
+        qv_db_query_t* out = nullptr;
+        on_db_query(ctx, nullptr, stmts[i].sql, stmts[i].sql_len, stmts[i].params,
+                    stmts[i].param_count, cb, args[i], &out);
+        out->batch = h->batches;
+        if (outs != nullptr) outs[i] = out;
+    }
     return QV_OK;
 }
 

@@ -58,6 +58,7 @@ struct qv_db_query {
     qv_db_cb cb;
     void* arg;
     bool cancel_requested = false;
+    int batch = 0;  // which db_batch call sent it (1, 2, ...); 0 = db_query
 };
 
 struct qv_db_session {
@@ -111,7 +112,8 @@ public:
     std::vector<std::unique_ptr<qv_db_query>> done_queries;
     std::vector<std::pair<qv_db_session_cb, void*>> session_waiters;
     std::vector<std::unique_ptr<qv_db_session>> sessions;
-    int db_start_rc = QV_OK;  // what db_query / db_session_begin return
+    int db_start_rc = QV_OK;  // what db_query / db_batch / db_session_begin return
+    int batches = 0;          // db_batch calls accepted
     int timer_start_rc = QV_OK;
     int finished_count = 0;
     int timers_cancelled = 0;
@@ -134,6 +136,8 @@ private:
     static int on_db_query(void* ctx, qv_db_session_t* session, const char* sql, size_t sql_len,
                            const qv_str_t* params, size_t n, qv_db_cb cb, void* arg,
                            qv_db_query_t** out);
+    static int on_db_batch(void* ctx, const qv_db_stmt_t* stmts, size_t n, qv_db_cb cb,
+                           void* const* args, qv_db_query_t** outs);
     static void on_db_cancel(qv_db_query_t* q);
     static int on_session_begin(void* ctx, qv_db_session_cb cb, void* arg);
     static void on_session_end(qv_db_session_t* s);
