@@ -114,6 +114,15 @@ def bounded(cmd, duration, sampler):
     return p.returncode, out, err
 
 
+WARM_UP = 2  # seconds of unmeasured load on each target before its first run
+
+
+def warm_up(wrk, port, test, connections):
+    cmd = [wrk, "-t1", "-c%d" % connections, "-d%ds" % WARM_UP, "--timeout", "5s",
+           "http://127.0.0.1:%d%s" % (port, TESTS[test]["path"])]
+    bounded(cmd, WARM_UP, Sampler(None))
+
+
 def run_wrk(wrk, port, test, connections, threads, duration, tmp, sampler):
     spec = TESTS[test]
     script = os.path.join(tmp, "bench.lua")
