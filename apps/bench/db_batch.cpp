@@ -34,11 +34,14 @@ void DbBatch::send(std::size_t index, std::string_view sql, const qv_str_t* para
     }
     const int rc = host_->db_query(host_->ctx, nullptr, sql.data(), sql.size(), params, count,
                                    &DbBatch::on_result, &s, &s.handle);
+    if (rc != QV_OK) return refused(rc, "db_query: out of memory", "db_query refused the query");
+    s.pending = true;
+    ++pending_;
+}
+
+// The host refused a db_query or db_batch call at once.
+void DbBatch::refused(int rc, std::string_view out_of_memory, std::string_view other) noexcept {
     switch (rc) {
-        case QV_OK:
-            s.pending = true;
-            ++pending_;
-            return;
         case QV_ENOTSUP:
             return fail(DbOutcome::kUnavailable, "no database configured");
         case QV_EUNAVAIL:
@@ -46,9 +49,9 @@ void DbBatch::send(std::size_t index, std::string_view sql, const qv_str_t* para
         case QV_ETIMEDOUT:
             return fail(DbOutcome::kUnavailable, "database timed out");
         case QV_ENOMEM:
-            return fail(DbOutcome::kError, "db_query: out of memory");
+            return fail(DbOutcome::kError, out_of_memory);
         default:
-            return fail(DbOutcome::kError, "db_query refused the query");
+            return fail(DbOutcome::kError, other);
     }
 }
 
@@ -115,25 +118,12 @@ void DbBatch::submit() noexcept {
     queued_.clear();
     const int rc = host_->db_batch(host_->ctx, submit_stmts_.data(), n, &DbBatch::on_result,
                                    submit_args_.data(), submit_outs_.data());
-    switch (rc) {
-        case QV_OK:
-            for (std::size_t i = 0; i < n; ++i) {
-                slots_[i].handle = submit_outs_[i];
-                slots_[i].pending = true;
-            }
-            pending_ += n;
-            return;
-        case QV_ENOTSUP:
-            return fail(DbOutcome::kUnavailable, "no database configured");
-        case QV_EUNAVAIL:
-            return fail(DbOutcome::kUnavailable, "database unavailable");
-        case QV_ETIMEDOUT:
-            return fail(DbOutcome::kUnavailable, "database timed out");
-        case QV_ENOMEM:
-            return fail(DbOutcome::kError, "db_batch: out of memory");
-        default:
-            return fail(DbOutcome::kError, "db_batch refused the queries");
+    if (rc != QV_OK) return refused(rc, "db_batch: out of memory", "db_batch refused the queries");
+    for (std::size_t i = 0; i < n; ++i) {
+        slots_[i].handle = submit_outs_[i];
+        slots_[i].pending = true;
     }
+    pending_ += n;
 }
 
 void DbBatch::fail(DbOutcome o, std::string_view why, std::string_view sqlstate) noexcept {

@@ -123,6 +123,7 @@ private:
     ~DbBatch() = default;
 
     static void on_result(void* arg, const qv_db_result_t* result) noexcept;
+    void refused(int rc, std::string_view out_of_memory, std::string_view other) noexcept;
     void fail(DbOutcome o, std::string_view why, std::string_view sqlstate = {}) noexcept;
     // The awaiting coroutine is gone: cancel what is pending and free this
     // batch once the last callback has run.
