@@ -411,52 +411,30 @@ def test_cached_queries_small_cache_evicts(tmp):
 
 
 def test_bad_settings_refuse_the_app(tmp):
-    port = free_port()
-    srv = Server(tmp, f"""
-        workers: 1
-        listen:
-          - address: 127.0.0.1:{port}
-        apps:
-          - name: bench
-            plugin: {plugin('bench')}
-            settings: {{cache_capacity: 0}}
-        """, port=port, wait=False)
-    try:
-        out = ""
-        deadline = time.time() + 15
-        while time.time() < deadline:
-            out = srv.output()
-            if "cache_capacity: must be between 1 and 10000000" in out:
-                break
-            time.sleep(0.05)
-        check("cache_capacity: must be between 1 and 10000000" in out,
-              "the app is refused with its reason:\n" + out)
-    finally:
-        srv.kill()
-        srv.log.close()
-    port = free_port()
-    srv = Server(tmp, f"""
-        workers: 1
-        listen:
-          - address: 127.0.0.1:{port}
-        apps:
-          - name: bench
-            plugin: {plugin('bench')}
-            settings: {{batch: 3}}
-        """, port=port, wait=False)
-    try:
-        out = ""
-        deadline = time.time() + 15
-        while time.time() < deadline:
-            out = srv.output()
-            if "batch: must be true or false" in out:
-                break
-            time.sleep(0.05)
-        check("batch: must be true or false" in out,
-              "the app is refused with its reason:\n" + out)
-    finally:
-        srv.kill()
-        srv.log.close()
+    for settings, reason in (("{cache_capacity: 0}", "cache_capacity: must be between 1 and 10000000"),
+                             ("{batch: 3}", "batch: must be true or false")):
+        port = free_port()
+        srv = Server(tmp, f"""
+            workers: 1
+            listen:
+              - address: 127.0.0.1:{port}
+            apps:
+              - name: bench
+                plugin: {plugin('bench')}
+                settings: {settings}
+            """, port=port, wait=False)
+        try:
+            out = ""
+            deadline = time.time() + 15
+            while time.time() < deadline:
+                out = srv.output()
+                if reason in out:
+                    break
+                time.sleep(0.05)
+            check(reason in out, "the app is refused with its reason:\n" + out)
+        finally:
+            srv.kill()
+            srv.log.close()
 
 
 def test_agents(tmp):
